@@ -54,6 +54,7 @@ typedef struct peer { /* an address-book entry */
     char peer_id[NET_PEER_ID_LEN + 1]; /* pinned or last seen; "" unknown */
     int pinned;
     int is_self;   /* it turned out to be us: never dialled again */
+    int verified;  /* a handshake at this address proved peer_id */
     struct event timer;
     unsigned backoff_ms;
     link *link;    /* outbound attempt or link from this entry */
@@ -241,7 +242,8 @@ static void link_close(link *l, uint16_t code, const char *fmt, ...)
     if (e) {
         e->link = NULL;
         if (e->waiters) {
-            if (e->peer_id[0] && peer_linked(n, e->peer_id))
+            /* refused only because that very peer is already linked: the caller got what it asked */
+            if (l->peer_id[0] && peer_linked(n, l->peer_id) && (!e->pinned || !strcmp(e->peer_id, l->peer_id)))
                 finish_waiters(e, SP_OK, "already connected");
             else
                 finish_waiters(e, SP_ERR_IO, l->why);
@@ -518,6 +520,7 @@ static void link_up(link *l)
         n->persist->peer_save(n->persist->ctx, e->addr, e->peer_id, e->pinned);
         n->persist->flush(n->persist->ctx);
         e->backoff_ms = n->cfg.backoff_min_ms;
+        e->verified = 1;
         if (e->link == l)
             finish_waiters(e, SP_OK, "connected");
     }
@@ -819,6 +822,7 @@ sp_err net_node_connect(net_node *n, const char *multiaddr, net_connect_cb cb, v
     if (!p && !(p = add_peer(n, &ma, ma.peer_id, ma.has_peer_id)))
         return SP_ERR_NOMEM;
     if (ma.has_peer_id && (!p->pinned || strcmp(p->peer_id, ma.peer_id))) {
+        p->verified = p->verified && !strcmp(p->peer_id, ma.peer_id);
         snprintf(p->peer_id, sizeof p->peer_id, "%s", ma.peer_id);
         p->pinned = 1;
     }
@@ -835,7 +839,8 @@ sp_err net_node_connect(net_node *n, const char *multiaddr, net_connect_cb cb, v
         w->next = p->waiters;
         p->waiters = w;
     }
-    if (p->peer_id[0] && peer_linked(n, p->peer_id)) {
+    /* Only an id proven at this address counts: a pin to a peer linked elsewhere still dials. */
+    if (p->verified && peer_linked(n, p->peer_id)) {
         finish_waiters(p, SP_OK, "already connected");
         return SP_OK;
     }
