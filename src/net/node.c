@@ -223,7 +223,12 @@ static void link_close(link *l, uint16_t code, const char *fmt, ...)
         if (!net_close_encode(&b, code, l->why))
             evbuffer_add(bufferevent_get_output(l->bev), b.data, b.len);
         sp_buf_free(&b);
-        evbuffer_write(bufferevent_get_output(l->bev), bufferevent_getfd(l->bev));
+        /* bufferevent freezes the start of its output buffer, so send a copy ourselves. */
+        struct evbuffer *out = bufferevent_get_output(l->bev);
+        size_t len = evbuffer_get_length(out);
+        const uint8_t *p = evbuffer_pullup(out, (ssize_t)len);
+        if (p && len)
+            (void)!send(bufferevent_getfd(l->bev), p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
     }
     l->state = L_CLOSED;
     bufferevent_disable(l->bev, EV_READ | EV_WRITE);
