@@ -223,23 +223,35 @@ sp_err mls_hkdf_expand(const uint8_t *prk, size_t prk_len, const uint8_t *info, 
 #define MLS_LABEL_PREFIX "MLS 1.0 "
 
 /* Writes opaque ("MLS 1.0 " + label)<V>. */
-static sp_err put_label(sp_buf *b, const char *label)
+static sp_err put_label_n(sp_buf *b, const void *label, size_t llen)
 {
-    size_t plen = sizeof MLS_LABEL_PREFIX - 1, llen = strlen(label);
+    size_t plen = sizeof MLS_LABEL_PREFIX - 1;
+    if (llen > MLS_VARINT_MAX - plen) return SP_ERR_TOO_LARGE;
     sp_err err = mls_put_varint(b, plen + llen);
     if (!err) err = sp_buf_append(b, MLS_LABEL_PREFIX, plen);
-    if (!err) err = sp_buf_append(b, label, llen);
+    if (!err && llen) err = sp_buf_append(b, label, llen);
     return err;
 }
+
+static sp_err put_label(sp_buf *b, const char *label) { return put_label_n(b, label, strlen(label)); }
 
 sp_err mls_expand_with_label(const uint8_t secret[MLS_HASH_LEN], const char *label,
                              const uint8_t *context, size_t context_len, uint8_t *out,
                              uint16_t out_len)
 {
-    if (!secret || !label || (!context && context_len)) return SP_ERR_INVALID;
+    if (!label) return SP_ERR_INVALID;
+    return mls_expand_with_label_n(secret, (const uint8_t *)label, strlen(label), context,
+                                   context_len, out, out_len);
+}
+
+sp_err mls_expand_with_label_n(const uint8_t secret[MLS_HASH_LEN], const uint8_t *label,
+                               size_t label_len, const uint8_t *context, size_t context_len,
+                               uint8_t *out, uint16_t out_len)
+{
+    if (!secret || (!label && label_len) || (!context && context_len)) return SP_ERR_INVALID;
     sp_buf info = SP_BUF_INIT;
     sp_err err = sp_buf_put_u16(&info, out_len);
-    if (!err) err = put_label(&info, label);
+    if (!err) err = put_label_n(&info, label, label_len);
     if (!err) err = mls_put_opaque(&info, context, context_len);
     if (!err) err = mls_hkdf_expand(secret, MLS_HASH_LEN, info.data, info.len, out, out_len);
     /* The context may be secret-derived (e.g. a ciphertext sample is not, but

@@ -71,7 +71,8 @@ sp_err mls_hash_final(mls_hash_ctx *h, uint8_t out[MLS_HASH_LEN]);
 sp_err mls_hash_reset(mls_hash_ctx *h);
 void mls_hash_free(mls_hash_ctx *h);
 
-/* HMAC-SHA256 (any key length). */
+/* HMAC-SHA256 (any key length). out may alias key or data, here and in
+ * the HKDF functions. */
 sp_err mls_hmac(const uint8_t *key, size_t key_len, const uint8_t *data, size_t len,
                 uint8_t out[MLS_HASH_LEN]);
 /* Constant-time comparison: 1 when equal. */
@@ -90,6 +91,10 @@ sp_err mls_hkdf_expand(const uint8_t *prk, size_t prk_len, const uint8_t *info, 
 sp_err mls_expand_with_label(const uint8_t secret[MLS_HASH_LEN], const char *label,
                              const uint8_t *context, size_t context_len, uint8_t *out,
                              uint16_t out_len);
+/* The same with the label given as bytes (MLS-Exporter's label is opaque). */
+sp_err mls_expand_with_label_n(const uint8_t secret[MLS_HASH_LEN], const uint8_t *label,
+                               size_t label_len, const uint8_t *context, size_t context_len,
+                               uint8_t *out, uint16_t out_len);
 /* DeriveSecret(secret, label) = ExpandWithLabel(secret, label, "", Nh). */
 sp_err mls_derive_secret(const uint8_t secret[MLS_HASH_LEN], const char *label,
                          uint8_t out[MLS_HASH_LEN]);
