@@ -43,7 +43,7 @@ MLS_CODEC_DECLARE(psk_id)
 MLS_CODEC_DECLARE(leaf_node)
 MLS_CODEC_DECLARE(parent_node)
 /* A Node (never blank; blank slots only exist inside a ratchet tree). */
-MLS_CODEC_DECLARE(node)
+MLS_CODEC_DECLARE(tree_node)
 /* optional<Node> ratchet_tree<V>. The decoder rejects an empty tree and a
  * tree whose last slot is blank (§12.4.3.3 requires it to be trimmed). */
 MLS_CODEC_DECLARE(ratchet_tree)

@@ -64,7 +64,7 @@ sp_err mls_rd_hpke_ciphertext(sp_reader *r, mls_hpke_ciphertext *out);
 sp_err mls_rd_psk_id(sp_reader *r, mls_psk_id *out);
 sp_err mls_rd_leaf_node(sp_reader *r, mls_leaf_node *out);
 sp_err mls_rd_parent_node(sp_reader *r, mls_parent_node *out);
-sp_err mls_rd_node(sp_reader *r, mls_node *out);
+sp_err mls_rd_tree_node(sp_reader *r, mls_tree_node *out);
 sp_err mls_rd_ratchet_tree(sp_reader *r, mls_ratchet_tree *out);
 sp_err mls_rd_key_package(sp_reader *r, mls_key_package *out);
 sp_err mls_rd_update_path_node(sp_reader *r, mls_update_path_node *out);

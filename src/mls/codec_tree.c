@@ -105,7 +105,7 @@ sp_err mls_parent_node_write(sp_buf *b, const mls_parent_node *p)
     return mls_vec_end(b, s);
 }
 
-sp_err mls_rd_node(sp_reader *r, mls_node *out)
+sp_err mls_rd_tree_node(sp_reader *r, mls_tree_node *out)
 {
     TRY(sp_read_u8(r, &out->type));
     switch (out->type) {
@@ -117,9 +117,9 @@ sp_err mls_rd_node(sp_reader *r, mls_node *out)
         return SP_ERR_INVALID;
     }
 }
-MLS_CODEC_DEFINE(node)
+MLS_CODEC_DEFINE(tree_node)
 
-sp_err mls_node_write(sp_buf *b, const mls_node *n)
+sp_err mls_tree_node_write(sp_buf *b, const mls_tree_node *n)
 {
     TRY(sp_buf_put_u8(b, n->type));
     switch (n->type) {
@@ -136,7 +136,7 @@ static sp_err rd_tree_slot(sp_reader *r, void *item)
 {
     int present;
     TRY(mls_read_optional(r, &present));
-    return present ? mls_rd_node(r, item) : SP_OK;
+    return present ? mls_rd_tree_node(r, item) : SP_OK;
 }
 
 sp_err mls_rd_ratchet_tree(sp_reader *r, mls_ratchet_tree *out)
@@ -162,7 +162,7 @@ sp_err mls_ratchet_tree_write(sp_buf *b, const mls_ratchet_tree *t)
             sp_buf_put_u8(b, 0);
         } else {
             sp_buf_put_u8(b, 1);
-            TRY(mls_node_write(b, &t->nodes[i]));
+            TRY(mls_tree_node_write(b, &t->nodes[i]));
         }
     }
     return mls_vec_end(b, s);

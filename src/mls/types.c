@@ -123,7 +123,7 @@ void mls_parent_node_free(mls_parent_node *p)
     memset(p, 0, sizeof *p);
 }
 
-void mls_node_free(mls_node *n)
+void mls_tree_node_free(mls_tree_node *n)
 {
     mls_leaf_node_free(&n->leaf);
     mls_parent_node_free(&n->parent);
@@ -133,7 +133,7 @@ void mls_node_free(mls_node *n)
 void mls_ratchet_tree_free(mls_ratchet_tree *t)
 {
     for (size_t i = 0; i < t->n; i++)
-        mls_node_free(&t->nodes[i]);
+        mls_tree_node_free(&t->nodes[i]);
     free(t->nodes);
     t->nodes = NULL;
     t->n = 0;

@@ -9,7 +9,7 @@
  * carry secrets (GroupSecrets' joiner and path secrets, PSK values,
  * application data) are wiped with OPENSSL_cleanse before they are freed.
  *
- * A struct with a type tag (mls_node, mls_proposal, mls_mls_message, ...)
+ * A struct with a type tag (mls_tree_node, mls_proposal, mls_message, ...)
  * holds every variant side by side rather than in a union: only the variant
  * named by the tag is meaningful, the others stay zero, and freeing never
  * depends on the tag being right.
@@ -203,11 +203,11 @@ typedef struct {
     uint8_t type;               /* MLS_NODE_BLANK / LEAF / PARENT */
     mls_leaf_node leaf;
     mls_parent_node parent;
-} mls_node;
+} mls_tree_node;
 
 /* optional<Node> ratchet_tree<V>, in node-index order (blank slots have type 0). */
 typedef struct {
-    mls_node *nodes;
+    mls_tree_node *nodes;
     size_t n;
 } mls_ratchet_tree;
 
@@ -372,7 +372,7 @@ void mls_hpke_ciphertext_free(mls_hpke_ciphertext *c);
 void mls_psk_id_free(mls_psk_id *p);
 void mls_leaf_node_free(mls_leaf_node *l);
 void mls_parent_node_free(mls_parent_node *p);
-void mls_node_free(mls_node *n);
+void mls_tree_node_free(mls_tree_node *n);
 void mls_ratchet_tree_free(mls_ratchet_tree *t);
 void mls_key_package_free(mls_key_package *kp);
 void mls_update_path_node_free(mls_update_path_node *n);
