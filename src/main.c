@@ -26,6 +26,8 @@
 #include "base/multiaddr.h"
 #include "rpc/rpc.h"
 #include "rpc/services/health.h"
+#include "net/node.h"
+#include "rpc/services/network.h"
 
 #define SPACEPANDAD_VERSION "0.1.0"
 #define DEFAULT_GRPC_ADDR "127.0.0.1"
@@ -49,7 +51,11 @@ typedef struct {
     rpc_server *rpc;
     rpc_health *health;
     int stopping;
-    /* later layers: store, net, chat handles go here */
+    net_identity *net_id;
+    net_persist *net_persist;
+    net_node *net;
+    rpc_network *net_svc;
+    /* later layers: store, chat handles go here */
 } daemon_state;
 
 /* ---- flags ---------------------------------------------------------------------------- */
@@ -326,9 +332,28 @@ static int run(daemon_state *d)
      *     rpc_register_auth(d->rpc, d->chat); ...
      * A failure is logged and returns 1.
      */
-    for (size_t i = 0; i < cfg->npeers; i++)
-        SP_INFO("main: peer %s (links arrive with the net layer)", cfg->peers[i]);
-    (void)cfg->p2p_port;
+    /* net: identity key and frame log in the data directory, the P2P listener, --peer links.
+     * The log is its own file so that its write transaction (committed once per read batch) never
+     * holds the lock the store's connection needs while a frame is being handed up. */
+    {
+        char path[PATH_MAX + 16], err[256];
+        net_node_config nc = {.listen_port = (uint16_t)cfg->p2p_port};
+        snprintf(path, sizeof path, "%s/net.db", cfg->data_dir);
+        e = net_identity_load_or_create(cfg->data_dir, &d->net_id);
+        if (!e)
+            e = net_persist_sqlite_open(path, &d->net_persist);
+        if (!e)
+            e = net_node_new(d->base, d->net_id, d->net_persist, &nc, &d->net);
+        for (size_t i = 0; !e && i < cfg->npeers; i++)
+            if (net_node_connect(d->net, cfg->peers[i], NULL, NULL, err, sizeof err))
+                SP_WARN("main: --peer %s: %s", cfg->peers[i], err);
+        if (!e)
+            e = rpc_register_network(d->rpc, d->net, NULL, NULL, &d->net_svc);
+        if (e) {
+            SP_ERROR("main: p2p network: %s", sp_strerror(e));
+            return 1;
+        }
+    }
 
     e = rpc_server_listen(d->rpc, cfg->grpc_addr, (uint16_t)cfg->grpc_port);
     if (e) {
@@ -368,6 +393,10 @@ int main(int argc, char **argv)
     rpc_health_free(d.health);
     /* later layers: free chat, net, store here */
     rpc_server_free(d.rpc);
+    rpc_network_free(d.net_svc); /* after the server: it cancels ConnectPeer calls still waiting */
+    net_node_free(d.net);
+    net_persist_free(d.net_persist);
+    net_identity_free(d.net_id);
     if (d.sigterm)
         event_free(d.sigterm);
     if (d.sigint)
