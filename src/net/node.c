@@ -646,7 +646,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
         sp_err e = net_frame_check_header(hdr, l->state == L_LIVE ? NET_FRAME_MAX : NET_FRAME_MAX_PREAUTH, &flen);
         if (e) {
             link_close(l, NET_CLOSE_PROTOCOL, "bad frame length %u: %s",
-                       (unsigned)((hdr[0] << 24) | (hdr[1] << 16) | (hdr[2] << 8) | hdr[3]), sp_strerror(e));
+                       (unsigned)hdr[0] << 24 | (unsigned)hdr[1] << 16 | (unsigned)hdr[2] << 8 | hdr[3], sp_strerror(e));
             break;
         }
         if (have < NET_FRAME_HEADER + (size_t)flen)
