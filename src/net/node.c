@@ -493,6 +493,14 @@ static void link_up(link *l)
             link_close(o, NET_CLOSE_DUPLICATE, "duplicate link to %s replaced", o->peer_id);
             break;
         }
+        if (l->entry) {
+            /* The handshake proved who is at that address: remember it, so that the entry waits
+             * for the live link to drop instead of redialling into the same refusal. */
+            peer *e = l->entry;
+            snprintf(e->peer_id, sizeof e->peer_id, "%s", l->peer_id);
+            e->verified = 1;
+            n->persist->peer_save(n->persist->ctx, e->addr, e->peer_id, e->pinned);
+        }
         link_close(l, NET_CLOSE_DUPLICATE, "already linked to %s", l->peer_id);
         return;
     }
