@@ -51,11 +51,13 @@ class Daemon:
     def start(self, timeout=15):
         self.log_path = os.path.join(self.data_dir + ".log")
         self.log = open(self.log_path, "ab")
+        start_at = self.log.tell()  # earlier runs of this data dir logged before: skip them
         self.proc = subprocess.Popen([DAEMON, "--grpc-port", "0", "--p2p-port", "0", "--data-dir",
                                       self.data_dir] + self.extra, stdout=self.log, stderr=self.log)
         deadline = time.time() + timeout
         while time.time() < deadline:
             with open(self.log_path, "rb") as f:
+                f.seek(start_at)
                 text = f.read().decode(errors="replace")
             m = re.findall(r"gRPC listening on [^ ]*:(\d+)\n", text)
             if m:
