@@ -1,7 +1,7 @@
 """20_store_crash.py — SIGKILL in the middle of a stream of CreateSpace calls: after a restart,
 every call that had returned OK is present, and PRAGMA integrity_check says ok."""
 import os, sys, tempfile, shutil, sqlite3, signal, threading, time
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import spd
 from spd import pb, AUTH, SPACE, status_of
 import grpc

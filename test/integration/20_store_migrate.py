@@ -4,7 +4,7 @@
  - one with a newer schema, or a corrupt file, makes the daemon refuse to start with a clear
    error, and the file is left exactly as it was."""
 import os, re, sys, tempfile, shutil, sqlite3, subprocess, hashlib
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import spd
 from spd import pb, AUTH, SPACE, status_of
 

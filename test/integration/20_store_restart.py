@@ -2,7 +2,7 @@
 directory; profiles, spaces and channels are all there, Unlock works, and the old session token
 is UNAUTHENTICATED (sessions live in memory)."""
 import os, sys, tempfile, shutil, sqlite3
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import spd
 from spd import pb, AUTH, SPACE, status_of
 import grpc

@@ -2,10 +2,10 @@
 proto/ with protoc into a temp dir, start/stop spacepandad on a free port in a data dir, call
 methods generically (channel.unary_unary by path), and count checks.
 
-Not a test itself (no number prefix, so test/run.sh does not run it)."""
-import os, re, signal, subprocess, sys, tempfile, time, importlib
+Lives in lib/ so test/run.sh does not run it as a test."""
+import atexit, os, re, shutil, signal, subprocess, sys, tempfile, time, importlib
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BUILD = os.path.join(ROOT, os.environ.get("SP_BUILD", "build"))
 DAEMON = os.path.join(BUILD, "spacepandad")
 CLI = os.path.join(BUILD, "spacepanda")
@@ -13,6 +13,7 @@ CLI = os.path.join(BUILD, "spacepanda")
 import grpc
 
 _gen = tempfile.mkdtemp(prefix="sp-pb2-")
+atexit.register(shutil.rmtree, _gen, True)
 subprocess.check_call(["protoc", "--proto_path=" + os.path.join(ROOT, "proto"), "--python_out=" + _gen,
                        "spacepanda.proto", "health.proto"])
 sys.path.insert(0, _gen)
