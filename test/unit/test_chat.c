@@ -170,6 +170,15 @@ static void test_auth(store_db *db)
     wrong[63] = wrong[63] == 'a' ? 'b' : 'a';
     CHECK(chat_auth_check(a, wrong, &got) == SP_ERR_AUTH);
 
+    /* at most 64 sessions per user: the oldest goes first */
+    CHECK(unlock(a, "carol", longpw, &r) == SP_OK && r.err == SP_OK);
+    chat_session carol_first = r.s;
+    for (int i = 0; i < 64; i++)
+        CHECK(unlock(a, "carol", longpw, &r) == SP_OK && r.err == SP_OK);
+    CHECK(chat_auth_check(a, carol_first.token, &got) == SP_ERR_AUTH);
+    CHECK(chat_auth_check(a, r.s.token, &got) == SP_OK);
+    CHECK(chat_auth_check(a, alice.token, &got) == SP_OK); /* other users untouched */
+
     /* a cancelled op: its callback never runs, and a cancelled create stores nothing */
     memset(&r, 0, sizeof r);
     chat_auth_op *op = NULL;
