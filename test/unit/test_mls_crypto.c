@@ -155,7 +155,10 @@ static void test_rand_and_x25519(void)
     uint8_t s1[32], s2[32], zero[32] = {0};
     CHECK(mls_x25519(p1, q2, s1) == SP_OK && mls_x25519(p2, q1, s2) == SP_OK);
     CHECK_MEM(s1, s2, 32);
+    CHECK(mls_x25519_kp(p1, q1, q2, s2) == SP_OK);
+    CHECK_MEM(s1, s2, 32);
     CHECK(mls_x25519(p1, zero, s1) == SP_ERR_CRYPTO);
+    CHECK(mls_x25519_kp(p1, q1, zero, s1) == SP_ERR_CRYPTO);
 }
 
 static void test_hpke_errors(void)
