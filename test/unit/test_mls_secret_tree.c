@@ -105,6 +105,37 @@ static void test_window(void)
     mls_secret_tree_free(snd);
 }
 
+static void test_peek(void)
+{
+    mls_secret_tree *snd, *rcv;
+    mls_secret_tree_limits lim = {10, 4};
+    CHECK(mls_secret_tree_new(SECRET, 4, &lim, &snd) == SP_OK);
+    CHECK(mls_secret_tree_new(SECRET, 4, &lim, &rcv) == SP_OK);
+    mls_ratchet_key sent[8], p, g;
+    for (uint32_t i = 0; i < 8; i++)
+        CHECK(mls_secret_tree_next(snd, mls_leaf(2), MLS_RATCHET_APPLICATION, &sent[i]) == SP_OK);
+    sp_buf before = SP_BUF_INIT, after = SP_BUF_INIT;
+    /* a first peek may derive the leaf; from then on peeks change nothing */
+    CHECK(mls_secret_tree_peek(rcv, mls_leaf(2), MLS_RATCHET_APPLICATION, 5, &p) == SP_OK);
+    CHECK(same_key(&p, &sent[5]));
+    CHECK(mls_secret_tree_encode(rcv, &before) == SP_OK);
+    CHECK(mls_secret_tree_peek(rcv, mls_leaf(2), MLS_RATCHET_APPLICATION, 5, &p) == SP_OK);
+    CHECK(mls_secret_tree_peek(rcv, mls_leaf(2), MLS_RATCHET_APPLICATION, 11, &p) == SP_ERR_TOO_LARGE);
+    CHECK(mls_secret_tree_encode(rcv, &after) == SP_OK);
+    CHECK(before.len == after.len && memcmp(before.data, after.data, before.len) == 0);
+    /* consume, then peek agrees with get on skipped and used generations */
+    CHECK(mls_secret_tree_get(rcv, mls_leaf(2), MLS_RATCHET_APPLICATION, 5, &g) == SP_OK && same_key(&g, &p));
+    CHECK(mls_secret_tree_peek(rcv, mls_leaf(2), MLS_RATCHET_APPLICATION, 3, &p) == SP_OK && same_key(&p, &sent[3]));
+    CHECK(mls_secret_tree_peek(rcv, mls_leaf(2), MLS_RATCHET_APPLICATION, 5, &p) == SP_ERR_EXISTS);
+    CHECK(mls_secret_tree_peek(rcv, mls_leaf(2), MLS_RATCHET_APPLICATION, 1, &p) == SP_ERR_STATE);
+    CHECK(mls_secret_tree_peek(rcv, mls_leaf(2), MLS_RATCHET_APPLICATION, 6, &p) == SP_OK && same_key(&p, &sent[6]));
+    CHECK(mls_secret_tree_get(rcv, mls_leaf(2), MLS_RATCHET_APPLICATION, 3, &g) == SP_OK && same_key(&g, &sent[3]));
+    sp_buf_free_secret(&before);
+    sp_buf_free_secret(&after);
+    mls_secret_tree_free(snd);
+    mls_secret_tree_free(rcv);
+}
+
 static void test_persistence(void)
 {
     mls_secret_tree *a, *b, *ref;
@@ -201,6 +232,7 @@ int main(void)
 {
     test_sender_receiver();
     test_window();
+    test_peek();
     test_persistence();
     test_sender_data();
     return check_done();
