@@ -186,6 +186,7 @@ sp_err mls_hkdf_expand(const uint8_t *prk, size_t prk_len, const uint8_t *info, 
 {
     if (out_len > 255 * MLS_HASH_LEN || (!out && out_len) || (!info && info_len))
         return SP_ERR_INVALID;
+    if (info_len > SIZE_MAX - MLS_HASH_LEN - 1) return SP_ERR_TOO_LARGE;
     if (!out_len) return SP_OK;
     /* T(i) = HMAC(prk, T(i-1) || info || i); short infos go on the stack. */
     uint8_t stackbuf[256];
