@@ -6,6 +6,8 @@
 
 #include "base/hex.h"
 #include "check.h"
+#include "json.h"
+#include "mls/tls.h"
 #include "mls/crypto.h"
 #include "mls/hpke.h"
 #include "mls/tree_math.h"
@@ -214,6 +216,35 @@ static void test_hpke_errors(void)
     sp_buf_free_secret(&pt2);
 }
 
+/* KeyPackageRef against an external value: welcome.json's Welcome names its new member by
+ * MakeKeyPackageRef of the vector's KeyPackage (RFC 9420 §5.2). */
+static void test_key_package_ref(void)
+{
+    json *root = json_load_file("test/vectors/mls/welcome.json");
+    const json *c = json_at(root, 0);
+    size_t kn, wn;
+    uint8_t *kp = json_gethex(c, "key_package", &kn), *w = json_gethex(c, "welcome", &wn);
+    uint8_t ref[MLS_HASH_LEN];
+    CHECK(root && kp && w && kn > 4);
+    if (!(root && kp && w && kn > 4)) goto out;
+    /* MLSMessage: version, wire_format, then the KeyPackage; a Welcome starts with the
+     * cipher suite and then secrets<V>, whose first entry starts with new_member<V>. */
+    CHECK(mls_make_key_package_ref(kp + 4, kn - 4, ref) == SP_OK);
+    sp_reader r, secrets;
+    sp_slice new_member = {NULL, 0};
+    sp_reader_init(&r, w, wn);
+    CHECK(sp_read_skip(&r, 6) == SP_OK && mls_read_vec(&r, &secrets) == SP_OK &&
+          mls_read_opaque(&secrets, &new_member) == SP_OK);
+    CHECK(new_member.len == MLS_HASH_LEN && memcmp(new_member.ptr, ref, MLS_HASH_LEN) == 0);
+    /* the proposal label differs */
+    uint8_t pref[MLS_HASH_LEN];
+    CHECK(mls_make_proposal_ref(kp + 4, kn - 4, pref) == SP_OK && memcmp(pref, ref, 32) != 0);
+out:
+    free(kp);
+    free(w);
+    json_free(root);
+}
+
 /* Structural invariants of the tree for any leaf count. */
 static int tree_consistent(uint32_t n)
 {
@@ -272,5 +303,6 @@ int main(void)
     test_rand_and_x25519();
     test_hpke_errors();
     test_tree_math();
+    test_key_package_ref();
     return check_done();
 }
