@@ -167,6 +167,43 @@ void mls_secret_tree_free(mls_secret_tree *t)
     free(t);
 }
 
+sp_err mls_secret_tree_dup(const mls_secret_tree *t, mls_secret_tree **out)
+{
+    if (!t || !out) return SP_ERR_INVALID;
+    mls_secret_tree *c;
+    sp_err err = tree_alloc(t->n_leaves, &t->limits, &c);
+    if (err) return err;
+    if (t->n_nodes) err = grow((void **)&c->nodes, &c->cap_nodes, t->n_nodes, sizeof *c->nodes);
+    if (!err) {
+        memcpy(c->nodes, t->nodes, t->n_nodes * sizeof *c->nodes);
+        c->n_nodes = t->n_nodes;
+    }
+    if (!err && t->n_used) err = grow((void **)&c->leaves, &c->cap_used, t->n_used, sizeof *c->leaves);
+    for (size_t i = 0; !err && i < t->n_used; i++) {
+        leaf_state *d = &c->leaves[i];
+        const leaf_state *s = &t->leaves[i];
+        d->leaf = s->leaf;
+        c->n_used++;
+        for (int k = 0; !err && k < 2; k++) {
+            d->r[k].next_gen = s->r[k].next_gen;
+            memcpy(d->r[k].secret, s->r[k].secret, MLS_HASH_LEN);
+            if (s->r[k].n_skipped)
+                err = grow((void **)&d->r[k].skipped, &d->r[k].cap_skipped, s->r[k].n_skipped,
+                           sizeof *d->r[k].skipped);
+            if (!err) {
+                memcpy(d->r[k].skipped, s->r[k].skipped, s->r[k].n_skipped * sizeof *s->r[k].skipped);
+                d->r[k].n_skipped = s->r[k].n_skipped;
+            }
+        }
+    }
+    if (err) {
+        mls_secret_tree_free(c);
+        return err;
+    }
+    *out = c;
+    return SP_OK;
+}
+
 /* ---- deriving a leaf ------------------------------------------------------------ */
 
 /* Splits the stored secret nearest above `leaf` down to the leaf, keeping the

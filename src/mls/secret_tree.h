@@ -56,6 +56,8 @@ typedef struct mls_secret_tree mls_secret_tree;
 sp_err mls_secret_tree_new(const uint8_t encryption_secret[MLS_HASH_LEN], uint32_t n_leaves,
                            const mls_secret_tree_limits *limits, mls_secret_tree **out);
 void mls_secret_tree_free(mls_secret_tree *t);
+/* An independent deep copy (for staged group states). */
+sp_err mls_secret_tree_dup(const mls_secret_tree *t, mls_secret_tree **out);
 
 /* The sender's side: the key and nonce of the ratchet's next generation,
  * which is consumed. SP_ERR_INVALID for a leaf outside the tree,

@@ -155,6 +155,18 @@ static void test_persistence(void)
     CHECK(mls_secret_tree_get(ref, mls_leaf(9), MLS_RATCHET_HANDSHAKE, 1, &k2) == SP_OK && same_key(&k, &k2));
     CHECK(mls_secret_tree_next(b, mls_leaf(15), MLS_RATCHET_APPLICATION, &k) == SP_OK);
     CHECK(mls_secret_tree_get(ref, mls_leaf(15), MLS_RATCHET_APPLICATION, 0, &k2) == SP_OK && same_key(&k, &k2));
+    /* a duplicate is equal, then independent */
+    mls_secret_tree *d;
+    sp_buf e1 = SP_BUF_INIT, e2 = SP_BUF_INIT;
+    CHECK(mls_secret_tree_dup(b, &d) == SP_OK);
+    CHECK(mls_secret_tree_encode(b, &e1) == SP_OK && mls_secret_tree_encode(d, &e2) == SP_OK);
+    CHECK(e1.len == e2.len && memcmp(e1.data, e2.data, e1.len) == 0);
+    CHECK(mls_secret_tree_get(d, mls_leaf(5), MLS_RATCHET_APPLICATION, 4, &k) == SP_OK);
+    CHECK(mls_secret_tree_get(d, mls_leaf(5), MLS_RATCHET_APPLICATION, 4, &k) == SP_ERR_EXISTS);
+    CHECK(mls_secret_tree_get(b, mls_leaf(5), MLS_RATCHET_APPLICATION, 4, &k2) == SP_OK && same_key(&k, &k2));
+    mls_secret_tree_free(d);
+    sp_buf_free_secret(&e1);
+    sp_buf_free_secret(&e2);
     /* encode(decode(x)) == x */
     sp_buf enc2 = SP_BUF_INIT;
     mls_secret_tree *c;
