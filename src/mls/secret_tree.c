@@ -174,7 +174,7 @@ sp_err mls_secret_tree_dup(const mls_secret_tree *t, mls_secret_tree **out)
     sp_err err = tree_alloc(t->n_leaves, &t->limits, &c);
     if (err) return err;
     if (t->n_nodes) err = grow((void **)&c->nodes, &c->cap_nodes, t->n_nodes, sizeof *c->nodes);
-    if (!err) {
+    if (!err && t->n_nodes) {
         memcpy(c->nodes, t->nodes, t->n_nodes * sizeof *c->nodes);
         c->n_nodes = t->n_nodes;
     }
@@ -190,7 +190,7 @@ sp_err mls_secret_tree_dup(const mls_secret_tree *t, mls_secret_tree **out)
             if (s->r[k].n_skipped)
                 err = grow((void **)&d->r[k].skipped, &d->r[k].cap_skipped, s->r[k].n_skipped,
                            sizeof *d->r[k].skipped);
-            if (!err) {
+            if (!err && s->r[k].n_skipped) {
                 memcpy(d->r[k].skipped, s->r[k].skipped, s->r[k].n_skipped * sizeof *s->r[k].skipped);
                 d->r[k].n_skipped = s->r[k].n_skipped;
             }
