@@ -72,7 +72,8 @@ int main(void)
     if (mls_sig_keygen(NULL, priv, pub) != SP_OK || mls_signer_new(priv, &signer) != SP_OK) return 1;
     BENCH("Ed25519 sign (100 B)", mls_sign(signer, msg, sizeof msg, sig));
     BENCH("Ed25519 verify (100 B)", mls_verify(pub, msg, sizeof msg, sig, sizeof sig));
-    BENCH("X25519 DH", mls_x25519(skR, pub, enc));
+    BENCH("X25519 DH (private key only)", mls_x25519(skR, pub, enc));
+    BENCH("X25519 DH (key pair known)", mls_x25519_kp(skR, pkR, pub, enc));
 
     uint8_t secret[32] = {1}, out[32], key[16], nonce[12];
     BENCH("HMAC-SHA256 (100 B)", mls_hmac(secret, 32, msg, sizeof msg, out));
