@@ -73,6 +73,14 @@ sp_err mls_secret_tree_next(mls_secret_tree *t, mls_leaf_idx leaf, mls_ratchet_t
 sp_err mls_secret_tree_get(mls_secret_tree *t, mls_leaf_idx leaf, mls_ratchet_type type,
                            uint32_t generation, mls_ratchet_key *out);
 
+/* Like mls_secret_tree_get but changes nothing: the key and nonce of
+ * `generation` if get would hand them out, with the same errors. A receiver
+ * peeks, decrypts, and only when the AEAD tag checks calls
+ * mls_secret_tree_get to consume the generation, so a forged message cannot
+ * burn a sender's key. */
+sp_err mls_secret_tree_peek(mls_secret_tree *t, mls_leaf_idx leaf, mls_ratchet_type type,
+                            uint32_t generation, mls_ratchet_key *out);
+
 /* The full state (for persistence between messages). The bytes are secret:
  * the caller frees them with sp_buf_free_secret. */
 sp_err mls_secret_tree_encode(const mls_secret_tree *t, sp_buf *out);
