@@ -175,7 +175,9 @@ static void test_private(void)
     t.encrypted_sender_data.data[0] ^= 1;
     CHECK(mls_private_message_open(&t, &ctx, rx, sds, get_key, &k, &out) == SP_ERR_CRYPTO);
     t.encrypted_sender_data.data[0] ^= 1;
-    /* the handshake key of generation 0 was consumed by the failed decryption above */
+    /* failed opens changed nothing: the untouched message still opens, once */
+    CHECK(mls_private_message_open(&t, &ctx, rx, sds, get_key, &k, &out) == SP_OK);
+    mls_authenticated_content_free(&out);
     CHECK(mls_private_message_open(&t, &ctx, rx, sds, get_key, &k, &out) == SP_ERR_EXISTS);
     /* the rest against fresh receivers */
     t.authenticated_data.data[0] ^= 1;
@@ -189,6 +191,16 @@ static void test_private(void)
     ctx.epoch--;
     k.mode = 1;
     CHECK(open_fresh(&t, &k, &out) == SP_ERR_CRYPTO);
+    {
+        mls_secret_tree *keep;
+        CHECK(mls_secret_tree_new(enc_secret, 4, NULL, &keep) == SP_OK);
+        CHECK(mls_private_message_open(&t, &ctx, keep, sds, get_key, &k, &out) == SP_ERR_CRYPTO);
+        k.mode = 0; /* a bad signature did not burn the key */
+        CHECK(mls_private_message_open(&t, &ctx, keep, sds, get_key, &k, &out) == SP_OK);
+        mls_authenticated_content_free(&out);
+        mls_secret_tree_free(keep);
+        k.mode = 1;
+    }
     k.mode = 2;
     CHECK(open_fresh(&t, &k, &out) == SP_ERR_NOT_FOUND);
     k.mode = 0;
