@@ -8,6 +8,7 @@
 #include "json.h"
 #include "mls/codec.h"
 #include "mls/crypto.h"
+#include "mls/signed.h"
 #include "mls/tls.h"
 
 CHECK_MAIN_DEFS
@@ -325,6 +326,95 @@ static void test_writer_errors(void)
     sp_buf_free(&b);
 }
 
+/* Signatures over the TBS encodings, with the refs and raw bytes kept in step. */
+static void test_signed_objects(void)
+{
+    uint8_t priv[32];
+    for (int i = 0; i < 32; i++)
+        priv[i] = (uint8_t)(i * 5 + 1);
+    mls_signer *s;
+    CHECK(mls_signer_new(priv, &s) == SP_OK);
+
+    size_t n;
+    uint8_t *p = vec("mls_key_package", &n);
+    mls_message m;
+    CHECK(mls_message_decode(p, n, &m) == SP_OK);
+    free(p);
+    mls_key_package *kp = &m.key_package;
+    CHECK(mls_key_package_verify(kp) == SP_OK);
+    uint8_t ref_before[32], ref_after[32];
+    CHECK(mls_key_package_ref(kp, ref_before) == SP_OK);
+    /* take it over with our key: leaf first, then the package */
+    mls_bytes_set(&kp->leaf_node.signature_key, mls_signer_pub(s), 32);
+    CHECK(mls_key_package_verify(kp) == SP_ERR_CRYPTO);
+    sp_slice none = {NULL, 0};
+    CHECK(mls_leaf_node_sign(&kp->leaf_node, s, none, 0) == SP_OK);
+    CHECK(mls_key_package_verify(kp) == SP_ERR_CRYPTO); /* package signature still old */
+    CHECK(mls_key_package_sign(kp, s) == SP_OK);
+    CHECK(mls_key_package_verify(kp) == SP_OK);
+    CHECK(mls_key_package_ref(kp, ref_after) == SP_OK && memcmp(ref_before, ref_after, 32) != 0);
+    sp_buf b = SP_BUF_INIT;
+    CHECK(mls_key_package_write(&b, kp) == SP_OK && b.len == kp->raw.len &&
+          memcmp(b.data, kp->raw.data, b.len) == 0);
+    uint8_t ref_enc[32];
+    CHECK(mls_make_key_package_ref(b.data, b.len, ref_enc) == SP_OK &&
+          memcmp(ref_enc, ref_after, 32) == 0);
+    sp_buf_free(&b);
+    kp->leaf_node.lifetime.not_after++;
+    CHECK(mls_key_package_verify(kp) == SP_ERR_CRYPTO);
+    kp->leaf_node.lifetime.not_after--;
+
+    /* an update leaf is bound to its group and index */
+    mls_leaf_node *l = &kp->leaf_node;
+    l->source = MLS_LEAF_SOURCE_UPDATE;
+    sp_slice gid = {(const uint8_t *)"gid", 3}, other = {(const uint8_t *)"gie", 3};
+    CHECK(mls_leaf_node_sign(l, s, gid, 4) == SP_OK);
+    CHECK(mls_leaf_node_verify(l, gid, 4) == SP_OK);
+    CHECK(mls_leaf_node_verify(l, gid, 5) == SP_ERR_CRYPTO);
+    CHECK(mls_leaf_node_verify(l, other, 4) == SP_ERR_CRYPTO);
+    CHECK(mls_key_package_verify(kp) == SP_ERR_INVALID); /* not a key-package leaf */
+    mls_bytes_set(&l->signature_key, "short", 5);
+    CHECK(mls_leaf_node_verify(l, gid, 4) == SP_ERR_CRYPTO);
+    mls_message_free(&m);
+
+    /* group info */
+    p = vec("mls_group_info", &n);
+    CHECK(mls_message_decode(p, n, &m) == SP_OK);
+    free(p);
+    CHECK(mls_group_info_sign(&m.group_info, s) == SP_OK);
+    CHECK(mls_group_info_verify(&m.group_info, mls_signer_pub(s)) == SP_OK);
+    m.group_info.signer ^= 1;
+    CHECK(mls_group_info_verify(&m.group_info, mls_signer_pub(s)) == SP_ERR_CRYPTO);
+    mls_message_free(&m);
+    mls_signer_free(s);
+}
+
+static void test_extension_payloads(void)
+{
+    /* required_capabilities: extensions {5, 0x0a0a}, proposals {}, credentials {1} */
+    const uint8_t rc[] = {0x04, 0x00, 0x05, 0x0a, 0x0a, 0x00, 0x02, 0x00, 0x01};
+    mls_required_capabilities r;
+    CHECK(mls_required_capabilities_decode(rc, sizeof rc, &r) == SP_OK);
+    CHECK(r.extension_types.n == 2 && r.proposal_types.n == 0 && r.credential_types.n == 1 &&
+          mls_is_grease(r.extension_types.v[1]));
+    sp_buf b = SP_BUF_INIT;
+    CHECK(mls_required_capabilities_write(&b, &r) == SP_OK && b.len == sizeof rc &&
+          memcmp(b.data, rc, sizeof rc) == 0);
+    mls_required_capabilities_free(&r);
+    CHECK(mls_required_capabilities_decode(rc, sizeof rc - 1, &r) == SP_ERR_TRUNCATED);
+    /* external_senders: one sender, key "K", basic credential "id" */
+    const uint8_t es[] = {0x07, 0x01, 'K', 0x00, 0x01, 0x02, 'i', 'd'};
+    mls_external_senders e;
+    CHECK(mls_external_senders_decode(es, sizeof es, &e) == SP_OK);
+    CHECK(e.n == 1 && e.v[0].signature_key.len == 1 && e.v[0].credential.identity.len == 2);
+    sp_buf_reset(&b);
+    CHECK(mls_external_senders_write(&b, &e) == SP_OK && b.len == sizeof es &&
+          memcmp(b.data, es, sizeof es) == 0);
+    mls_external_senders_free(&e);
+    mls_external_senders_free(&e);
+    sp_buf_free(&b);
+}
+
 int main(void)
 {
     vectors = json_load_file("test/vectors/mls/messages.json");
@@ -338,6 +428,8 @@ int main(void)
     test_grease_and_unknown_extensions();
     test_group_info_tbs_and_secrets();
     test_writer_errors();
+    test_signed_objects();
+    test_extension_payloads();
     json_free(vectors);
     return check_done();
 }
