@@ -197,9 +197,12 @@ static void test_auth(store_db *db)
     sp_workers_free(w);
     CHECK(r.called == 0);
 
-    /* a new auth on the same database: the profiles remain, the sessions do not */
+    /* a new auth on the same database, with a different default cost: the profiles remain and
+     * still unlock (each hash is checked with the parameters stored beside it), the sessions
+     * do not */
     CHECK(sp_workers_new(base, 1, &w) == SP_OK);
-    CHECK(chat_auth_new(db, w, &cheap, &a) == SP_OK);
+    chat_kdf_params other = {2048, 2, 1};
+    CHECK(chat_auth_new(db, w, &other, &a) == SP_OK);
     CHECK(chat_auth_check(a, alice.token, &got) == SP_ERR_AUTH);
     CHECK(unlock(a, "alice", "pw1", &r) == SP_OK && r.err == SP_OK);
     /* freeing the pool first: in-flight ops are answered as shut down */
