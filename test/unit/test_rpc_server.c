@@ -100,6 +100,8 @@ static void echo(rpc_call *call, const ProtobufCMessage *req_msg, void *ctx)
         rpc_call_reply(call, &r.base);
     } else if (strcmp(what, "later") == 0) {
         defer(call, L_REPLY, 50);
+    } else if (strcmp(what, "slow") == 0) {
+        defer(call, L_REPLY, 200);
     } else if (strcmp(what, "fail") == 0) {
         rpc_call_fail_err(call, SP_ERR_NOT_FOUND, "no such thing: caf\xc3\xa9 100%");
     } else if (strcmp(what, "err") == 0) {
@@ -309,11 +311,76 @@ static void test_slow_reader(uint16_t port)
     spc_close(c);
 }
 
+/* ---- graceful shutdown ---------------------------------------------------------------------- */
+
+static atomic_int g_done, g_slow_code = -1, g_stuck_code = -1;
+static uint16_t g_port;
+
+static void shutdown_done(void *arg)
+{
+    (void)arg;
+    g_done = 1;
+}
+
+static void start_shutdown(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    rpc_server_shutdown(g_srv, shutdown_done, NULL);
+    rpc_server_shutdown(g_srv, shutdown_done, NULL); /* twice: no effect */
+}
+
+static void *slow_caller(void *arg)
+{
+    spc_client *c = connect_to(g_port);
+    spc_status st;
+    int code = call_echo(c, arg, 5000, &st, NULL);
+    if (strcmp(arg, "slow") == 0)
+        g_slow_code = code;
+    else
+        g_stuck_code = code;
+    spc_close(c);
+    return NULL;
+}
+
+static void test_shutdown(void)
+{
+    /* one call that answers within the grace period, one that never does (it has a cancel callback) */
+    pthread_t a, b;
+    int before = g_cancelled;
+    pthread_create(&a, NULL, slow_caller, "slow");
+    pthread_create(&b, NULL, slow_caller, "cancelcb");
+    usleep(100000);
+    struct event *ev = event_new(g_base, -1, 0, start_shutdown, NULL);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    event_active(ev, 0, 0);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    for (int i = 0; i < 300 && !g_done; i++)
+        usleep(10000);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CHECK_MSG(g_slow_code == RPC_OK, "in-flight call during shutdown: %d", g_slow_code);
+    CHECK_MSG(g_stuck_code == RPC_UNAVAILABLE, "stuck call after the grace period: %d", g_stuck_code);
+    CHECK(g_cancelled == before + 1);
+    CHECK(g_done == 1);
+    CHECK_MSG(secs < 2.0, "shutdown took %.2fs", secs);
+    /* the listener is closed */
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", g_port);
+    spc_client *c = NULL;
+    spc_status st;
+    CHECK(spc_connect(addr, 1000, &c, &st) == SP_ERR_IO && st.code == RPC_UNAVAILABLE);
+    event_free(ev);
+}
+
 int main(void)
 {
     evthread_use_pthreads();
     g_base = event_base_new();
-    rpc_config cfg = {.max_recv_bytes = 1000, .max_stream_buffer = STREAM_LIMIT};
+    rpc_config cfg = {.max_recv_bytes = 1000, .max_stream_buffer = STREAM_LIMIT, .shutdown_grace_ms = 400};
     CHECK(rpc_server_new(g_base, &cfg, &g_srv) == SP_OK);
     CHECK(rpc_register_unary(g_srv, "/t.T/Echo", &grpc__health__v1__health_check_request__descriptor, echo, NULL) == SP_OK);
     CHECK(rpc_register_stream(g_srv, "/t.T/Stream", &grpc__health__v1__health_check_request__descriptor, stream,
@@ -339,6 +406,8 @@ int main(void)
     spc_close(c);
     test_streams(port);
     test_slow_reader(port);
+    g_port = port;
+    test_shutdown();
 
     struct event *stop = event_new(g_base, -1, 0, stop_cb, NULL);
     event_active(stop, 0, 0);
