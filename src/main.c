@@ -26,6 +26,12 @@
 #include "base/multiaddr.h"
 #include "rpc/rpc.h"
 #include "rpc/services/health.h"
+#include "base/workers.h"
+#include "chat/auth.h"
+#include "chat/spaces.h"
+#include "rpc/services/auth.h"
+#include "rpc/services/space.h"
+#include "store/db.h"
 #include "net/node.h"
 #include "rpc/services/network.h"
 
@@ -51,11 +57,16 @@ typedef struct {
     rpc_server *rpc;
     rpc_health *health;
     int stopping;
+    /* later layers: chat handles go here */
+    store_db *store;
+    sp_workers *workers;
+    chat_auth *auth;
+    chat_spaces *spaces;
+    rpc_space_svc *space_svc;
     net_identity *net_id;
     net_persist *net_persist;
     net_node *net;
     rpc_network *net_svc;
-    /* later layers: store, chat handles go here */
 } daemon_state;
 
 /* ---- flags ---------------------------------------------------------------------------- */
@@ -302,6 +313,14 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 /* ---- main ------------------------------------------------------------------------------- */
 
+/* NetworkService needs a live session like every other service. */
+static sp_err net_session_check(void *ctx, const char *token)
+{
+    chat_session s;
+    return chat_auth_check(ctx, token, &s);
+}
+
+
 static int run(daemon_state *d)
 {
     daemon_config *cfg = &d->cfg;
@@ -332,6 +351,29 @@ static int run(daemon_state *d)
      *     rpc_register_auth(d->rpc, d->chat); ...
      * A failure is logged and returns 1.
      */
+    /* store (one sqlite file in the data directory), the worker pool for argon2id, auth, spaces */
+    {
+        char path[PATH_MAX + 32], why[512];
+        snprintf(path, sizeof path, "%s/spacepanda.db", cfg->data_dir);
+        e = store_open(path, &d->store, why, sizeof why);
+        if (e) {
+            SP_ERROR("main: database: %s", why);
+            return 1;
+        }
+        e = sp_workers_new(d->base, 2, &d->workers);
+        if (!e)
+            e = chat_auth_new(d->store, d->workers, NULL, &d->auth);
+        if (!e)
+            e = chat_spaces_new(d->store, &d->spaces);
+        if (!e)
+            e = rpc_register_auth(d->rpc, d->auth);
+        if (!e)
+            e = rpc_register_space(d->rpc, d->auth, d->spaces, &d->space_svc);
+        if (e) {
+            SP_ERROR("main: auth/spaces: %s", sp_strerror(e));
+            return 1;
+        }
+    }
     /* net: identity key and frame log in the data directory, the P2P listener, --peer links.
      * The log is its own file so that its write transaction (committed once per read batch) never
      * holds the lock the store's connection needs while a frame is being handed up. */
@@ -348,7 +390,7 @@ static int run(daemon_state *d)
             if (net_node_connect(d->net, cfg->peers[i], NULL, NULL, err, sizeof err))
                 SP_WARN("main: --peer %s: %s", cfg->peers[i], err);
         if (!e)
-            e = rpc_register_network(d->rpc, d->net, NULL, NULL, &d->net_svc);
+            e = rpc_register_network(d->rpc, d->net, net_session_check, d->auth, &d->net_svc);
         if (e) {
             SP_ERROR("main: p2p network: %s", sp_strerror(e));
             return 1;
@@ -397,6 +439,11 @@ int main(int argc, char **argv)
     net_node_free(d.net);
     net_persist_free(d.net_persist);
     net_identity_free(d.net_id);
+    rpc_space_svc_free(d.space_svc);
+    chat_auth_free(d.auth);
+    sp_workers_free(d.workers);
+    chat_spaces_free(d.spaces);
+    store_close(d.store);
     if (d.sigterm)
         event_free(d.sigterm);
     if (d.sigint)
