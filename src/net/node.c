@@ -346,11 +346,19 @@ static void on_have(link *l, sp_slice payload)
         link_close(l, NET_CLOSE_PROTOCOL, "malformed HAVE");
         return;
     }
+    /* Cursors only for origins we hold: a HAVE listing thousands of others costs nothing later. */
+    net_node *n = l->node;
     l->ncur = 0;
+    load_origins(n);
     for (size_t i = 0; i < ne; i++) {
-        cursor *c = cursor_get(l, e[i].origin, 1);
-        if (c)
-            c->sent = e[i].contig;
+        for (size_t j = 0; j < n->nscratch; j++) {
+            if (memcmp(n->scratch[j].origin, e[i].origin, NET_PUBKEY_LEN))
+                continue;
+            cursor *c = cursor_get(l, e[i].origin, 1);
+            if (c)
+                c->sent = e[i].contig;
+            break;
+        }
     }
     free(e);
     l->sync = S_PUMP;
