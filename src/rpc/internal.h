@@ -63,6 +63,7 @@ struct rpc_conn {
     struct evbuffer *out;
     rpc_conn *prev, *next;
     rpc_call *calls;
+    size_t in_buffered;       /* request bytes held by its calls' deframers */
     unsigned in_io : 1;       /* inside our read/write path: it flushes on the way out */
     unsigned flush_queued : 1;
     unsigned wev_armed : 1;

@@ -190,6 +190,9 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
         ssize_t rv = nghttp2_session_mem_recv(conn->h2, buf, (size_t)n);
         if (rv < 0) {
             SP_INFO("rpc: closing connection from %s: %s", conn->peer, nghttp2_strerror((int)rv));
+            /* nghttp2 may have queued a GOAWAY saying why: one best-effort write of it */
+            if (rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC)
+                conn_flush(conn);
             close_it = 1;
             break;
         }
@@ -312,6 +315,10 @@ sp_err rpc_server_new(struct event_base *base, const rpc_config *cfg, rpc_server
         srv->cfg.max_recv_bytes = 4u << 20;
     if (!srv->cfg.max_stream_buffer)
         srv->cfg.max_stream_buffer = 4u << 20;
+    if (!srv->cfg.max_conn_buffer)
+        srv->cfg.max_conn_buffer = 16u << 20;
+    if (srv->cfg.max_conn_buffer < srv->cfg.max_recv_bytes)
+        srv->cfg.max_conn_buffer = srv->cfg.max_recv_bytes;
     if (!srv->cfg.max_concurrent_streams)
         srv->cfg.max_concurrent_streams = 4096;
     if (!srv->cfg.shutdown_grace_ms)
