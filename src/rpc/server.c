@@ -328,6 +328,8 @@ sp_err rpc_server_new(struct event_base *base, const rpc_config *cfg, rpc_server
         return SP_ERR_NOMEM;
     }
     rpc_h2_callbacks(srv->cbs);
+    /* closed streams are only kept for the priority tree, which gRPC does not use */
+    nghttp2_option_set_no_closed_streams(srv->h2opt, 1);
     *out = srv;
     return SP_OK;
 }
