@@ -84,6 +84,8 @@ struct rpc_server {
     nghttp2_option *h2opt;
     int shutting_down;
     struct event grace_ev, final_ev;
+    struct event accept_pause_ev; /* re-enables accepting after EMFILE */
+    int accept_pause_armed;       /* accept_pause_ev is assigned */
     void (*done)(void *);
     void *done_arg;
 };
