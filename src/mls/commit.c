@@ -542,7 +542,8 @@ sp_err mls_commit_create(const mls_group *g, mls_proposal *props, size_t n, int 
         e = advance(ns, &old, &ac, path ? sec->commit_secret : NULL, NULL, 1);
     if (!e)
         e = encode_public(&ac, g, &out->commit);
-    if (!e)
+    /* the tree is only worth encoding (O(n)) when someone joins */
+    if (!e && a->n_added)
         e = mls_tree_encode(ns->tree, &out->ratchet_tree);
     if (!e && a->n_added)
         e = mls_welcome_create(ns, a->kps, a->added, a->n_added, path ? sec : NULL,

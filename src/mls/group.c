@@ -198,6 +198,12 @@ uint64_t mls_group_epoch(const mls_group *g) { return g->ctx.epoch; }
 sp_slice mls_group_id(const mls_group *g) { return mls_bytes_slice(&g->ctx.group_id); }
 uint32_t mls_group_own_leaf(const mls_group *g) { return g->me; }
 int mls_group_active(const mls_group *g) { return g->active; }
+sp_err mls_group_ratchet_tree(const mls_group *g, sp_buf *out)
+{
+    sp_err e = mls_tree_encode(g->tree, out);
+    return !e && out->failed ? SP_ERR_NOMEM : e;
+}
+
 const mls_extension_list *mls_group_extensions(const mls_group *g) { return &g->ctx.extensions; }
 
 void mls_group_epoch_authenticator(const mls_group *g, uint8_t out[MLS_HASH_LEN])
