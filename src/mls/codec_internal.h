@@ -51,6 +51,17 @@ sp_err mls_rd_items(sp_reader *r, void **items, size_t *n, size_t size, mls_rd_i
         }                                                                     \
         return e;                                                             \
     }                                                                         \
+    sp_err mls_##T##_copy(mls_##T *dst, const mls_##T *src)                   \
+    {                                                                         \
+        sp_buf b_ = SP_BUF_INIT;                                              \
+        sp_err e = mls_##T##_write(&b_, src);                                 \
+        if (!e)                                                               \
+            e = mls_##T##_decode(b_.data, b_.len, dst);                       \
+        else                                                                  \
+            memset(dst, 0, sizeof *dst);                                      \
+        sp_buf_free_secret(&b_);                                              \
+        return e;                                                             \
+    }                                                                         \
     __attribute__((unused)) static sp_err rdv_##T(sp_reader *r, void *item)    \
     {                                                                         \
         return mls_rd_##T(r, item);                                           \
@@ -61,6 +72,8 @@ sp_err mls_rd_extension_list(sp_reader *r, mls_extension_list *out);
 sp_err mls_rd_credential(sp_reader *r, mls_credential *out);
 sp_err mls_rd_capabilities(sp_reader *r, mls_capabilities *out);
 sp_err mls_rd_hpke_ciphertext(sp_reader *r, mls_hpke_ciphertext *out);
+sp_err mls_rd_required_capabilities(sp_reader *r, mls_required_capabilities *out);
+sp_err mls_rd_external_senders(sp_reader *r, mls_external_senders *out);
 sp_err mls_rd_psk_id(sp_reader *r, mls_psk_id *out);
 sp_err mls_rd_leaf_node(sp_reader *r, mls_leaf_node *out);
 sp_err mls_rd_parent_node(sp_reader *r, mls_parent_node *out);
