@@ -488,12 +488,14 @@ sp_err mls_group_unprotect(mls_group *g, const uint8_t *msg, size_t len, sp_buf 
     } else if (!e && !g->active) {
         e = SP_ERR_STATE;
     }
-    /* a copy of the secret tree, kept only on success: a forged message
-     * must not burn a key */
+    /* Opened on a copy of the secret tree, kept only on success: the framing
+     * consumes a key only once the message proved authentic, but reaching a
+     * leaf or generation still derives (and deletes) secrets, and a rejected
+     * message must leave the state exactly as it was. */
     mls_secret_tree *copy = NULL;
     mls_authenticated_content ac = {0};
     if (!e)
-        e = mls_secret_tree_clone(*st, &copy);
+        e = mls_secret_tree_dup(*st, &copy);
     if (!e)
         e = mls_private_message_open(pm, ctx, copy, sds, sender_key, (void *)tree, &ac);
     const mls_leaf_node *lf = NULL;

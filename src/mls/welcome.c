@@ -35,7 +35,7 @@ sp_err mls_welcome_create(const mls_group *ns, const mls_key_package *const *kps
     mls_message m = {0};
     sp_buf gib = SP_BUF_INIT, gsb = SP_BUF_INIT;
     uint8_t key[MLS_AEAD_KEY_LEN], nonce[MLS_AEAD_NONCE_LEN];
-    sp_err e = mls_group_context_copy(&ns->ctx, &gi.group_context);
+    sp_err e = mls_group_context_copy(&gi.group_context, &ns->ctx);
     if (!e)
         e = mls_extensions_add(&gi.extensions, MLS_EXT_RATCHET_TREE, tree_enc->data, tree_enc->len);
     if (!e)
