@@ -21,7 +21,7 @@
 static double now(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); /* CPU time: the machine is shared */
     return t.tv_sec + t.tv_nsec / 1e9;
 }
 
@@ -192,7 +192,7 @@ static void run(uint32_t n)
 
 int main(int argc, char **argv)
 {
-    printf("mls_group: MLS group operations, suite 0x0001 (times per operation)\n");
+    printf("mls_group: MLS group operations, suite 0x0001 (CPU time of this thread per operation)\n");
     if (argc > 1) {
         run((uint32_t)atoi(argv[1]));
         return 0;
