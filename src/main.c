@@ -23,7 +23,7 @@
 #include <event2/event.h>
 
 #include "base/log.h"
-#include "base/multiaddr.h"
+#include "net/multiaddr.h"
 #include "rpc/rpc.h"
 #include "rpc/services/health.h"
 #include "base/workers.h"
@@ -186,10 +186,11 @@ static int parse_flags(int argc, char **argv, daemon_config *cfg)
             data_dir = optarg;
             break;
         case O_PEER: {
-            sp_multiaddr ma;
-            if (sp_multiaddr_parse(optarg, &ma) != SP_OK) {
-                fprintf(stderr,
-                        "spacepandad: --peer: not a multiaddr (/ip4/A.B.C.D/tcp/N[/p2p/ID]): %s\n", optarg);
+            net_multiaddr ma;
+            char why[160];
+            if (net_multiaddr_parse(optarg, &ma, why, sizeof why) != SP_OK) {
+                fprintf(stderr, "spacepandad: --peer %s: not a multiaddr /ip4|ip6/ADDR/tcp/N[/p2p/ID]: %s\n",
+                        optarg, why);
                 return 2;
             }
             const char **p = realloc(cfg->peers, (cfg->npeers + 1) * sizeof *p);
