@@ -88,7 +88,7 @@ sp_err net_gossip_decode(sp_slice body, net_gossip *g)
     if (sp_read_copy(&r, g->origin, NET_PUBKEY_LEN) || sp_read_u64(&r, &g->seq) ||
         sp_read_copy(&r, g->dest, NET_PUBKEY_LEN) || sp_read_u16(&r, &g->ptype))
         return SP_ERR_INVALID;
-    if (g->seq == 0 || sp_reader_left(&r) > NET_PAYLOAD_MAX)
+    if (g->seq == 0 || g->seq > NET_SEQ_MAX || sp_reader_left(&r) > NET_PAYLOAD_MAX)
         return SP_ERR_INVALID;
     return sp_read_slice(&r, sp_reader_left(&r), &g->payload);
 }

@@ -21,6 +21,7 @@
 #define NET_FRAME_MAX (1 + NET_GOSSIP_OVERHEAD + NET_PAYLOAD_MAX) /* type + largest body */
 #define NET_FRAME_MAX_PREAUTH 256                      /* before the handshake completes */
 #define NET_CLOSE_REASON_MAX 200
+#define NET_SEQ_MAX ((1ull << 44) - 1)                 /* origin sequences are 1..NET_SEQ_MAX */
 
 enum {
     NET_T_HELLO = 0x01,
@@ -54,7 +55,7 @@ sp_err net_hello_decode(sp_slice payload, net_hello *h);
 
 typedef struct {
     uint8_t origin[NET_PUBKEY_LEN];
-    uint64_t seq;                 /* 1, 2, 3, ... per origin */
+    uint64_t seq;                 /* 1, 2, 3, ... per origin, at most NET_SEQ_MAX */
     uint8_t dest[NET_PUBKEY_LEN]; /* all zero: broadcast; else the one peer that handles it */
     uint16_t ptype;               /* upper-layer payload type, opaque to net/ */
     sp_slice payload;

@@ -13,8 +13,9 @@
  *    and where frames wait when a link's output queue is full;
  *  - per origin: the highest contiguous sequence held (1..contig all present) and the highest held.
  *
- * Writes may be batched by the implementation until flush(), which the node calls before it lets
- * the event loop send anything that depends on them. All functions run on the reactor thread.
+ * Writes may be batched by the implementation until flush() or sync(), which the node calls
+ * before it lets the event loop send anything that depends on them: flush() after each read batch
+ * of relayed frames, sync() for frames it originates. All functions run on the reactor thread.
  */
 #ifndef SP_NET_PERSIST_H
 #define SP_NET_PERSIST_H
@@ -46,14 +47,20 @@ typedef struct net_persist {
     sp_err (*origins)(void *ctx, net_origin_cb cb, void *arg);
     /* Zeros when the origin is unknown; the node numbers its own frames max + 1. */
     sp_err (*origin_state)(void *ctx, const uint8_t origin[NET_PUBKEY_LEN], uint64_t *contig, uint64_t *max);
-    /* Makes everything written so far durable. */
+    /* Commits everything written so far: it survives a crash of the process. A power loss may
+     * still lose the last commits (they come back by catch-up from the neighbours). */
     sp_err (*flush)(void *ctx);
     void (*destroy)(void *ctx);
+    /* Like flush, and on stable storage before it returns (fsync): for the frames this node
+     * originates, which exist nowhere else yet. */
+    sp_err (*sync)(void *ctx);
 } net_persist;
 
 /* In memory, nothing durable: for tests and benchmarks. Free with net_persist_free. */
 sp_err net_persist_mem_new(net_persist **out);
-/* sqlite at path (created if needed; WAL). Creates net_peers, net_frames, net_origins if absent. */
+/* sqlite at path (created if needed; WAL). Creates net_peers, net_log, net_log_origins if absent
+ * (and moves the frames of the first layout, net_frames/net_origins, into them). Sequences are
+ * at most NET_SEQ_MAX; SP_ERR_TOO_LARGE for a frame of a new origin past 2^19 - 1 origins. */
 sp_err net_persist_sqlite_open(const char *path, net_persist **out);
 /* Calls destroy and frees the struct; NULL is fine. */
 void net_persist_free(net_persist *p);

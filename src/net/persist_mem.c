@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/frame.h"
+
 typedef struct {
     uint64_t seq;
     uint8_t *body;
@@ -87,6 +89,8 @@ static sp_err mem_append(void *ctx, const uint8_t origin[NET_PUBKEY_LEN], uint64
                          size_t len)
 {
     mem_ctx *m = ctx;
+    if (seq == 0 || seq > NET_SEQ_MAX)
+        return SP_ERR_INVALID;
     mem_origin *o = find_origin(m, origin);
     if (!o) {
         mem_origin *no = realloc(m->origins, (m->norigins + 1) * sizeof *no);
@@ -191,7 +195,7 @@ sp_err net_persist_mem_new(net_persist **out)
         return SP_ERR_NOMEM;
     }
     *p = (net_persist){m, mem_peer_save, mem_peer_list, mem_append, mem_seen, mem_after,
-                       mem_origins, mem_state, mem_flush, mem_destroy};
+                       mem_origins, mem_state, mem_flush, mem_destroy, mem_flush};
     *out = p;
     return SP_OK;
 }

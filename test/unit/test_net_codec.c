@@ -3,11 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/buf.h"
 #include "base/rand.h"
 #include "check.h"
+#include <sqlite3.h>
 #include "net/frame.h"
 #include "net/handshake.h"
 #include "net/identity.h"
@@ -262,6 +264,131 @@ static void test_persist(void)
 }
 
 
+/* Sequences past NET_SEQ_MAX are malformed on the wire and refused by both logs. */
+static void test_seq_limit(void)
+{
+    net_gossip g = {{3}, NET_SEQ_MAX, {0}, 1, {(const uint8_t *)"p", 1}}, d;
+    sp_buf b = SP_BUF_INIT;
+    CHECK(net_gossip_encode(&b, &g) == SP_OK);
+    CHECK(net_gossip_decode((sp_slice){b.data, b.len}, &d) == SP_OK && d.seq == NET_SEQ_MAX);
+    b.len = 0;
+    g.seq = NET_SEQ_MAX + 1;
+    CHECK(net_gossip_encode(&b, &g) == SP_OK);
+    CHECK(net_gossip_decode((sp_slice){b.data, b.len}, &d) == SP_ERR_INVALID);
+    sp_buf_free(&b);
+
+    net_persist *p;
+    uint8_t o[32] = {9};
+    CHECK(net_persist_mem_new(&p) == SP_OK);
+    CHECK(p->frame_append(p->ctx, o, NET_SEQ_MAX + 1, (const uint8_t *)"a", 1) == SP_ERR_INVALID);
+    CHECK(p->frame_append(p->ctx, o, NET_SEQ_MAX, (const uint8_t *)"a", 1) == SP_OK);
+    net_persist_free(p);
+    char dir[] = "/tmp/sp-net-db-XXXXXX", path[300], cmd[400];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/net.db", dir);
+    CHECK(net_persist_sqlite_open(path, &p) == SP_OK);
+    CHECK(p->frame_append(p->ctx, o, NET_SEQ_MAX + 1, (const uint8_t *)"a", 1) == SP_ERR_INVALID);
+    CHECK(p->frame_append(p->ctx, o, 0, (const uint8_t *)"a", 1) == SP_ERR_INVALID);
+    CHECK(p->frame_append(p->ctx, o, NET_SEQ_MAX, (const uint8_t *)"z", 1) == SP_OK);
+    CHECK(p->sync(p->ctx) == SP_OK);
+    uint64_t got[4] = {0}, c, m;
+    CHECK(p->frames_after(p->ctx, o, NET_SEQ_MAX - 1, 4, count_cb, got) == SP_OK && got[0] == 1 &&
+          got[1] == NET_SEQ_MAX);
+    CHECK(p->origin_state(p->ctx, o, &c, &m) == SP_OK && c == 0 && m == NET_SEQ_MAX);
+    net_persist_free(p);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
+/* A process killed between commits: (contig, max) are written back only now and then, so the
+ * reopened log must rebuild them from the frames themselves, gaps included. */
+static void test_persist_crash(void)
+{
+    char dir[] = "/tmp/sp-net-db-XXXXXX", path[300], cmd[400];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/net.db", dir);
+    uint8_t o[32] = {7}, o2[32] = {8};
+    pid_t pid = fork();
+    if (pid == 0) {
+        net_persist *p;
+        if (net_persist_sqlite_open(path, &p))
+            _exit(1);
+        uint8_t body[1100] = {1};
+        for (uint64_t s = 1; s <= 300; s++) {
+            if (p->frame_append(p->ctx, o, s, body, sizeof body))
+                _exit(2);
+            if (s % 3 == 0 && p->flush(p->ctx))
+                _exit(3);
+        }
+        if (p->frame_append(p->ctx, o, 302, body, 10) || p->frame_append(p->ctx, o2, 2, body, 5) ||
+            p->flush(p->ctx))
+            _exit(4);
+        p->frame_append(p->ctx, o, 303, body, 10); /* never committed */
+        _exit(0); /* no destroy: as if killed */
+    }
+    int st = -1;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    net_persist *p;
+    uint64_t c, m, got[8] = {0};
+    int seen = 1;
+    CHECK(net_persist_sqlite_open(path, &p) == SP_OK);
+    CHECK(p->origin_state(p->ctx, o, &c, &m) == SP_OK && c == 300 && m == 302);
+    CHECK(p->origin_state(p->ctx, o2, &c, &m) == SP_OK && c == 0 && m == 2);
+    CHECK(p->frame_seen(p->ctx, o, 301, &seen) == SP_OK && !seen);
+    CHECK(p->frame_seen(p->ctx, o, 303, &seen) == SP_OK && !seen);
+    CHECK(p->frame_seen(p->ctx, o, 299, &seen) == SP_OK && seen);
+    CHECK(p->frames_after(p->ctx, o, 299, 5, count_cb, got) == SP_OK && got[0] == 2 && got[1] == 300 &&
+          got[2] == 302);
+    CHECK(p->frame_append(p->ctx, o, 301, (const uint8_t *)"x", 1) == SP_OK && p->flush(p->ctx) == SP_OK);
+    CHECK(p->origin_state(p->ctx, o, &c, &m) == SP_OK && c == 302 && m == 302);
+    net_persist_free(p);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
+/* A file in the first layout (net_frames with a UNIQUE(origin, seq) index) is moved over. */
+static void test_persist_migrate(void)
+{
+    char dir[] = "/tmp/sp-net-db-XXXXXX", path[300], cmd[400];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/net.db", dir);
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "CREATE TABLE net_peers(addr TEXT PRIMARY KEY, peer_id TEXT NOT NULL DEFAULT '',"
+                       " pinned INTEGER NOT NULL DEFAULT 0);"
+                       "CREATE TABLE net_frames(id INTEGER PRIMARY KEY, origin BLOB NOT NULL, seq INTEGER NOT NULL,"
+                       " body BLOB NOT NULL, UNIQUE(origin, seq));"
+                       "CREATE TABLE net_origins(origin BLOB PRIMARY KEY, contig INTEGER NOT NULL,"
+                       " max INTEGER NOT NULL) WITHOUT ROWID;"
+                       "INSERT INTO net_peers VALUES('/ip4/127.0.0.1/tcp/9', '', 0);"
+                       "INSERT INTO net_frames(origin, seq, body) VALUES(zeroblob(32), 1, x'aa'), (zeroblob(32), 2, x'bb'),"
+                       " (zeroblob(32), 4, x'dd');"
+                       "INSERT INTO net_origins VALUES(zeroblob(32), 2, 4);",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    net_persist *p;
+    uint8_t o[32] = {0};
+    uint64_t c, m, got[8] = {0};
+    int peers = 0;
+    CHECK(net_persist_sqlite_open(path, &p) == SP_OK);
+    CHECK(p->origin_state(p->ctx, o, &c, &m) == SP_OK && c == 2 && m == 4);
+    CHECK(p->frames_after(p->ctx, o, 0, 8, count_cb, got) == SP_OK && got[0] == 3 && got[3] == 4);
+    CHECK(p->frame_append(p->ctx, o, 2, (const uint8_t *)"b", 1) == SP_ERR_EXISTS);
+    CHECK(p->peer_list(p->ctx, peer_count, &peers) == SP_OK && peers == 1);
+    net_persist_free(p);
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    sqlite3_stmt *s;
+    CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name IN ('net_frames', 'net_origins')", -1,
+                             &s, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) == 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
+
 /* Mutated and random inputs through every decoder: they must fail cleanly or succeed with
  * slices inside the input (ASan checks the rest in the SANITIZE build). */
 static void test_decoders_mutated(void)
@@ -339,6 +466,9 @@ int main(void)
     test_multiaddr();
     test_identity_and_handshake();
     test_persist();
+    test_seq_limit();
+    test_persist_crash();
+    test_persist_migrate();
     test_decoders_mutated();
     return check_done();
 }
