@@ -11,7 +11,8 @@
  * then relays it to all its other live links. Unicast is a flood with a destination field: only
  * the destination hands it up. Across a crash the window of one read batch may be handed up again
  * after restart (at-least-once), so the handler must tolerate a repeat; while running it is exactly
- * once. Order is per link arrival, not per origin sequence: catch-up sends in origin order, live
+ * once. Relayed frames are committed (not fsynced) before they are relayed or handed up: a power
+ * loss can drop the last of them, and catch-up from the neighbours brings them back. Order is per link arrival, not per origin sequence: catch-up sends in origin order, live
  * relay may interleave paths.
  */
 #ifndef SP_NET_NODE_H
@@ -79,7 +80,8 @@ void net_node_connect_cancel(net_node *n, void *arg);
 size_t net_node_links(const net_node *n, char (*ids)[NET_PEER_ID_LEN + 1], size_t max);
 
 /* Originates a frame to every node (broadcast) or to the node dest_peer_id (unicast). It is
- * durable in the log before these return; *seq (may be NULL) receives its origin sequence.
+ * committed and fsynced in the log (persist sync()) before these return SP_OK and before it is
+ * relayed; *seq (may be NULL) receives its origin sequence.
  * SP_ERR_TOO_LARGE over NET_PAYLOAD_MAX, SP_ERR_INVALID for a malformed dest. */
 sp_err net_node_broadcast(net_node *n, uint16_t ptype, const uint8_t *payload, size_t len, uint64_t *seq);
 sp_err net_node_unicast(net_node *n, const char *dest_peer_id, uint16_t ptype, const uint8_t *payload,
