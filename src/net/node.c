@@ -502,7 +502,7 @@ static sp_err originate(net_node *n, const uint8_t *dest, uint16_t ptype, const 
         ends[ok] = b.len;
     }
     /* The only copy is ours until a neighbour has it: on stable storage before anyone sees it. */
-    sp_err fe = n->persist->sync(n->persist->ctx);
+    sp_err fe = n->persist->sync ? n->persist->sync(n->persist->ctx) : n->persist->flush(n->persist->ctx);
     if (fe) {
         ok = 0; /* nothing was committed */
         e = fe;

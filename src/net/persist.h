@@ -52,7 +52,8 @@ typedef struct net_persist {
     sp_err (*flush)(void *ctx);
     void (*destroy)(void *ctx);
     /* Like flush, and on stable storage before it returns (fsync): for the frames this node
-     * originates, which exist nowhere else yet. */
+     * originates, which exist nowhere else yet. NULL: the node calls flush instead (an
+     * implementation with nothing to sync, e.g. a test double). */
     sp_err (*sync)(void *ctx);
 } net_persist;
 
