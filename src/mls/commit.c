@@ -173,6 +173,9 @@ static sp_err apply_proposals(mls_group *ns, const prop_ref *ps, size_t n, uint3
         a->kps[a->n_added] = kp;
         a->added[a->n_added++] = at.v;
     }
+    /* new members must support the group's extensions too (§12.2) */
+    if (!gce && a->n_added)
+        TRY(members_support(ns->tree, &ns->ctx.extensions));
     if (gce) {
         TRY(members_support(ns->tree, &gce->gce));
         mls_extension_list ext;

@@ -433,9 +433,55 @@ static void test_rules(void)
     sp_buf_free_secret(&pc);
 }
 
+/* A GroupContext extension of our private type reaches joiners; other
+ * non-default types are refused (our leaves would not support them); the
+ * ratchet tree given out of band is the group's own. */
+static void test_extensions(void)
+{
+    mls_extension_list ext = {0}, bad = {0};
+    CHECK(mls_extensions_add(&ext, MLS_EXT_SPACEPANDA, "home=abc", 8) == SP_OK);
+    CHECK(mls_extensions_add(&bad, 0xF0A1, "x", 1) == SP_OK);
+    mls_group *a = NULL, *b = NULL, *next = NULL;
+    CHECK(mls_group_create((const uint8_t *)"g2", 2, (const uint8_t *)"alice", 5, NULL, &bad, &RNG,
+                           &a) == SP_ERR_UNSUPPORTED && !a);
+    CHECK(mls_group_create((const uint8_t *)"g2", 2, (const uint8_t *)"alice", 5, NULL, &ext, &RNG,
+                           &a) == SP_OK);
+    sp_buf kb = SP_BUF_INIT, pb = SP_BUF_INIT, tree = SP_BUF_INIT;
+    CHECK(mls_key_package_make((const uint8_t *)"bob", 3, NULL, &RNG, &kb, &pb) == SP_OK);
+    sp_slice s = sp_buf_slice(&kb);
+    mls_commit_out out;
+    CHECK(mls_group_add(a, &s, 1, &out, &next) == SP_OK);
+    mls_group_apply(a, next);
+    CHECK(mls_group_ratchet_tree(a, &tree) == SP_OK && tree.len == out.ratchet_tree.len &&
+          memcmp(tree.data, out.ratchet_tree.data, tree.len) == 0);
+    CHECK(mls_group_join(out.welcome.data, out.welcome.len, tree.data, tree.len, pb.data, pb.len,
+                         NULL, 0, &RNG, &b) == SP_OK);
+    const mls_extension *x = b ? mls_extensions_find(mls_group_extensions(b), MLS_EXT_SPACEPANDA) : NULL;
+    CHECK(x && x->data.len == 8 && memcmp(x->data.data, "home=abc", 8) == 0);
+    /* a self-update's commit carries no tree */
+    mls_commit_out_free(&out);
+    CHECK(mls_group_self_update(a, &out, &next) == SP_OK && out.ratchet_tree.len == 0);
+    mls_process_info info;
+    CHECK(mls_group_process(b, out.commit.data, out.commit.len, &info) == SP_OK);
+    mls_group_apply(a, next);
+    uint8_t ea[MLS_HASH_LEN], eb[MLS_HASH_LEN];
+    mls_group_epoch_authenticator(a, ea);
+    mls_group_epoch_authenticator(b, eb);
+    CHECK(memcmp(ea, eb, sizeof ea) == 0);
+    mls_commit_out_free(&out);
+    mls_group_free(a);
+    mls_group_free(b);
+    mls_extension_list_free(&ext);
+    mls_extension_list_free(&bad);
+    sp_buf_free(&kb);
+    sp_buf_free_secret(&pb);
+    sp_buf_free(&tree);
+}
+
 int main(void)
 {
     test_rules();
+    test_extensions();
     test_simulation();
     return check_done();
 }
