@@ -464,6 +464,33 @@ static sp_err encode_public(const mls_authenticated_content *ac, const mls_group
     return e;
 }
 
+/* A commit as a PrivateMessage: encrypted with our handshake ratchet of the
+ * epoch the commit leaves (now in the past list, or a copy of it when no past
+ * epochs are kept). */
+static sp_err encode_private(const mls_authenticated_content *ac, const mls_group *g,
+                             mls_group *ns, sp_buf *out)
+{
+    mls_secret_tree *st = NULL, *tmp = NULL;
+    sp_err e = SP_OK;
+    if (ns->n_past && ns->past[ns->n_past - 1].ctx.epoch == g->ctx.epoch)
+        st = ns->past[ns->n_past - 1].st;
+    else if (!(e = mls_secret_tree_dup(g->st, &tmp)))
+        st = tmp;
+    mls_message m = {0};
+    m.version = MLS_VERSION_10;
+    m.wire_format = MLS_WIRE_PRIVATE_MESSAGE;
+    if (!e)
+        e = mls_private_message_protect(ac, st, g->sec.sender_data_secret, 0, g->rng,
+                                        &m.private_message);
+    if (!e)
+        e = mls_message_write(out, &m);
+    if (!e && out->failed)
+        e = SP_ERR_NOMEM;
+    mls_message_free(&m);
+    mls_secret_tree_free(tmp);
+    return e;
+}
+
 sp_err mls_commit_create(const mls_group *g, mls_proposal *props, size_t n, int force_path,
                          mls_commit_out *out, mls_group **next)
 {
@@ -511,7 +538,7 @@ sp_err mls_commit_create(const mls_group *g, mls_proposal *props, size_t n, int 
         sp_buf_free(&gc);
     }
     /* the commit as it travels: by-value proposals, signed under the old context */
-    ac.wire_format = MLS_WIRE_PUBLIC_MESSAGE;
+    ac.wire_format = g->private_handshake ? MLS_WIRE_PRIVATE_MESSAGE : MLS_WIRE_PUBLIC_MESSAGE;
     ac.content.epoch = g->ctx.epoch;
     ac.content.sender.type = MLS_SENDER_MEMBER;
     ac.content.sender.index = g->me;
@@ -532,7 +559,8 @@ sp_err mls_commit_create(const mls_group *g, mls_proposal *props, size_t n, int 
     if (!e)
         e = advance(ns, &old, &ac, path ? sec->commit_secret : NULL, NULL, 1);
     if (!e)
-        e = encode_public(&ac, g, &out->commit);
+        e = g->private_handshake ? encode_private(&ac, g, ns, &out->commit)
+                                 : encode_public(&ac, g, &out->commit);
     /* the tree is only worth encoding (O(n)) when someone joins */
     if (!e && a->n_added)
         e = mls_tree_encode(ns->tree, &out->ratchet_tree);

@@ -182,6 +182,8 @@ sp_err mls_group_join(const uint8_t *welcome, size_t welcome_len, const uint8_t 
     return e;
 }
 
+void mls_group_set_private_handshake(mls_group *g, int on) { g->private_handshake = on != 0; }
+
 void mls_group_set_past_epochs(mls_group *g, unsigned n)
 {
     g->max_past = n;

@@ -109,6 +109,9 @@ void mls_group_apply(mls_group *g, mls_group *next);
 
 /* How many past epochs keep their secrets for late application messages. */
 void mls_group_set_past_epochs(mls_group *g, unsigned n);
+/* Send our commits as PrivateMessages (encrypted handshake) rather than
+ * PublicMessages (the default). Receivers handle both either way. Saved. */
+void mls_group_set_private_handshake(mls_group *g, int on);
 /* External PSKs this member knows, used when a commit references one.
  * Copied; replaces any earlier list. */
 sp_err mls_group_set_psks(mls_group *g, const mls_external_psk *psks, size_t n);
@@ -146,7 +149,8 @@ sp_err mls_group_find_member(const mls_group *g, const uint8_t *identity, size_t
 
 /* ---- commits we make (staged: apply or discard `next`) ---------------------------- */
 
-/* What a commit produces. commit: MLSMessage(PublicMessage) for every member;
+/* What a commit produces. commit: MLSMessage(PublicMessage, or PrivateMessage
+ * after mls_group_set_private_handshake) for every member;
  * welcome: MLSMessage(Welcome) for the new members (empty when none);
  * ratchet_tree: when the commit adds members, the new epoch's encoded ratchet
  * tree (also inside the Welcome's GroupInfo, so passing it out of band is

@@ -51,6 +51,7 @@ typedef struct {
 
 struct mls_group {
     int active;
+    int private_handshake; /* our commits go out as PrivateMessages */
     mls_group_context ctx;
     mls_tree *tree;
     uint32_t me;

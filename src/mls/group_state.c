@@ -98,6 +98,7 @@ sp_err mls_group_clone(const mls_group *g, mls_group **out)
     mls_group *c;
     TRY(mls_group_alloc(&c));
     c->active = g->active;
+    c->private_handshake = g->private_handshake;
     c->me = g->me;
     c->interim_len = g->interim_len;
     memcpy(c->interim, g->interim, sizeof c->interim);
@@ -267,6 +268,7 @@ sp_err mls_group_save(const mls_group *g, sp_buf *b)
         mls_put_opaque(b, g->psks[i].id.data, g->psks[i].id.len);
         mls_put_opaque(b, g->psks[i].psk.data, g->psks[i].psk.len);
     }
+    sp_buf_put_u8(b, (uint8_t)g->private_handshake);
     return b->failed ? SP_ERR_NOMEM : SP_OK;
 }
 
@@ -375,6 +377,8 @@ static sp_err load(sp_reader *r, mls_group *g)
         TRY(mls_read_opaque(r, &s));
         TRY(mls_bytes_set(&p->psk, s.ptr, s.len));
     }
+    TRY(sp_read_u8(r, &v));
+    g->private_handshake = v != 0;
     if (sp_reader_left(r))
         return SP_ERR_INVALID;
     if (g->me >= mls_tree_n_leaves(g->tree) || (g->active && !mls_tree_leaf(g->tree, mls_leaf(g->me))))

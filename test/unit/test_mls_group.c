@@ -5,7 +5,8 @@
  * removed members read nothing sent after their removal; tampered commits and
  * messages are rejected without changing any state; pending commits can be
  * discarded; late messages from past epochs still decrypt; state blobs
- * round-trip. */
+ * round-trip; commits travel as PublicMessages or (for a third of the
+ * members) PrivateMessages. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,6 +254,9 @@ static void epoch_step(int epoch)
                                           oob ? out.ratchet_tree.len : 0, privs[i].data,
                                           privs[i].len, NULL, 0, &RNG, &joiners[i]->g);
                 CHECK_MSG(e == SP_OK, "%s could not join: %s", joiners[i]->id, sp_strerror(e));
+                /* a third of the members send their commits encrypted */
+                if (e == SP_OK && pick(3) == 0)
+                    mls_group_set_private_handshake(joiners[i]->g, 1);
             }
             mls_commit_out_free(&out);
         }
@@ -418,6 +422,34 @@ static void test_rules(void)
     CHECK(mls_group_unprotect(c, msg.data, msg.len, &pt, NULL, NULL) == SP_ERR_STATE);
     sp_buf_free(&msg);
     sp_buf_free(&pt);
+
+    /* an encrypted handshake: b's commits as PrivateMessages; a tampered one is
+     * refused without a trace, the real one processed (and the setting is saved) */
+    mls_group_set_private_handshake(b, 1);
+    sp_buf blob = SP_BUF_INIT;
+    mls_group *b2 = NULL;
+    CHECK(mls_group_save(b, &blob) == SP_OK && mls_group_load(blob.data, blob.len, &RNG, &b2) == SP_OK);
+    sp_buf_free_secret(&blob);
+    CHECK(b2 && mls_group_remove(b2, (uint32_t[]){2}, 1, &out, &next) == SP_OK);
+    CHECK(mls_message_peek(out.commit.data, out.commit.len, &mi) == SP_OK &&
+          mi.wire_format == MLS_WIRE_PRIVATE_MESSAGE && mi.content_type == MLS_CONTENT_COMMIT);
+    CHECK(mls_group_save(a, &blob) == SP_OK);
+    out.commit.data[out.commit.len - 3] ^= 0x40;
+    CHECK(mls_group_process(a, out.commit.data, out.commit.len, &info) != SP_OK);
+    CHECK(same_blob(a, &blob));
+    out.commit.data[out.commit.len - 3] ^= 0x40;
+    CHECK(mls_group_process(a, out.commit.data, out.commit.len, &info) == SP_OK &&
+          info.kind == MLS_GROUP_GOT_COMMIT);
+    CHECK(mls_group_process(c, out.commit.data, out.commit.len, &info) == SP_OK && info.removed);
+    mls_group_apply(b2, next);
+    uint8_t e1[MLS_HASH_LEN], e2[MLS_HASH_LEN];
+    mls_group_epoch_authenticator(a, e1);
+    mls_group_epoch_authenticator(b2, e2);
+    CHECK(memcmp(e1, e2, sizeof e1) == 0);
+    mls_group_free(b);
+    b = b2;
+    mls_commit_out_free(&out);
+    sp_buf_free_secret(&blob);
 
     /* removing ourselves is not a remove commit */
     uint32_t me = mls_group_own_leaf(a);
