@@ -27,6 +27,7 @@ typedef struct {
     size_t n_psks;
     int need_path;
     int removed_me;
+    int reinit;
 } applied;
 
 static sp_slice gid(const mls_group *g) { return mls_bytes_slice(&g->ctx.group_id); }
@@ -82,8 +83,10 @@ static sp_err check_proposal(const mls_group *g, const mls_proposal *p, uint32_t
     case MLS_PROPOSAL_GROUP_CONTEXT_EXTENSIONS:
         return members_support(g->tree, &p->gce);
     case MLS_PROPOSAL_REINIT:
+        /* the group ends; the new one (version, suite) is the members' business */
+        return p->reinit.version == MLS_VERSION_10 ? SP_OK : SP_ERR_UNSUPPORTED;
     case MLS_PROPOSAL_EXTERNAL_INIT:
-        return SP_ERR_UNSUPPORTED;
+        return SP_ERR_UNSUPPORTED; /* only in external commits, which we do not take */
     default:
         return SP_ERR_INVALID;
     }
@@ -132,6 +135,11 @@ static sp_err apply_proposals(mls_group *ns, const prop_ref *ps, size_t n, uint3
                 if (psk_id_equal(a->psks[j], &p->psk))
                     return SP_ERR_INVALID;
             a->psks[a->n_psks++] = &p->psk;
+            break;
+        case MLS_PROPOSAL_REINIT:
+            if (n != 1)
+                return SP_ERR_INVALID; /* §12.2: a ReInit commit holds nothing else */
+            a->reinit = 1;
             break;
         case MLS_PROPOSAL_GROUP_CONTEXT_EXTENSIONS:
             if (gce)
@@ -419,6 +427,11 @@ static sp_err handle_commit(mls_group *ns, mls_authenticated_content *ac, mls_pr
         e = psk_secret(ns, a, psk);
     if (!e)
         e = advance(ns, &old, ac, cs, psk, 0);
+    if (!e && a->reinit) {
+        /* §11.2: the group is not used any more after a ReInit commit */
+        ns->active = 0;
+        info->ended = 1;
+    }
     mls_wipe(cs, sizeof cs);
     mls_wipe(psk, sizeof psk);
 out:
@@ -522,7 +535,7 @@ sp_err mls_commit_create(const mls_group *g, mls_proposal *props, size_t n, int 
     if (!e && path)
         e = mls_treekem_create(ns->tree, mls_leaf(g->me), mls_tree_leaf(g->tree, mls_leaf(g->me)),
                                ns->signer, gid(g), g->rng, sec, &ns->privs);
-    uint8_t th[MLS_HASH_LEN];
+    uint8_t th[MLS_HASH_LEN], psk[MLS_HASH_LEN];
     ns->ctx.epoch++;
     if (!e)
         e = mls_tree_root_hash(ns->tree, th);
@@ -557,7 +570,10 @@ sp_err mls_commit_create(const mls_group *g, mls_proposal *props, size_t n, int 
     if (!e)
         e = mls_content_sign(&ac, &g->ctx, g->signer);
     if (!e)
-        e = advance(ns, &old, &ac, path ? sec->commit_secret : NULL, NULL, 1);
+        e = psk_secret(ns, a, psk);
+    if (!e)
+        e = advance(ns, &old, &ac, path ? sec->commit_secret : NULL, psk, 1);
+    mls_wipe(psk, sizeof psk);
     if (!e)
         e = g->private_handshake ? encode_private(&ac, g, ns, &out->commit)
                                  : encode_public(&ac, g, &out->commit);
@@ -565,7 +581,8 @@ sp_err mls_commit_create(const mls_group *g, mls_proposal *props, size_t n, int 
     if (!e && a->n_added)
         e = mls_tree_encode(ns->tree, &out->ratchet_tree);
     if (!e && a->n_added)
-        e = mls_welcome_create(ns, a->kps, a->added, a->n_added, path ? sec : NULL,
+        e = mls_welcome_create(ns, a->kps, a->added, a->n_added, path ? sec : NULL, a->psks,
+                               a->n_psks,
                                ac.auth.confirmation_tag.data, &out->ratchet_tree, &out->welcome);
     if (sec) {
         mls_treekem_secrets_wipe(sec);

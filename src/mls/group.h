@@ -39,7 +39,7 @@
  * another group or epoch (see mls_message_peek to decide whether to wait),
  * or the group is no longer active (we were removed); SP_ERR_NOT_FOUND no
  * matching member / key package; SP_ERR_UNSUPPORTED a feature not implemented
- * (other cipher suites, external commits, ReInit); SP_ERR_NOMEM.
+ * (other cipher suites, external commits and senders); SP_ERR_NOMEM.
  */
 #ifndef SP_MLS_GROUP_H
 #define SP_MLS_GROUP_H
@@ -122,7 +122,8 @@ uint64_t mls_group_epoch(const mls_group *g);
 /* Borrowed, valid while g is unchanged. */
 sp_slice mls_group_id(const mls_group *g);
 uint32_t mls_group_own_leaf(const mls_group *g);
-/* 0 once a commit removed us: the group can then only be freed or saved. */
+/* 0 once a commit removed us or ended the group (ReInit): the group can then
+ * only be freed or saved (and read late messages of kept past epochs). */
 int mls_group_active(const mls_group *g);
 void mls_group_epoch_authenticator(const mls_group *g, uint8_t out[MLS_HASH_LEN]);
 /* MLS-Exporter(label, context, length) of the current epoch (§8.5). */
@@ -188,6 +189,8 @@ typedef struct {
     int kind;             /* MLS_GROUP_GOT_* */
     uint32_t sender_leaf; /* the member who sent it */
     int removed;          /* a commit that removed us: next is inactive */
+    int ended;            /* a ReInit commit: the group is over (next is inactive);
+                           * the members are to start a new one */
 } mls_process_info;
 
 /* Stages an MLSMessage carrying a proposal or commit (PublicMessage or

@@ -94,6 +94,7 @@ sp_err mls_handle_content(mls_group *ns, const mls_authenticated_content *ac,
 /* The Welcome for the members added by a commit. */
 sp_err mls_welcome_create(const mls_group *ns, const mls_key_package *const *kps,
                           const uint32_t *leaves, size_t n, const mls_treekem_secrets *path,
+                          const mls_psk_id *const *psks, size_t n_psks,
                           const uint8_t *confirmation_tag, sp_buf *tree_enc, sp_buf *out);
 /* Finds our entry (by the KeyPackageRef of kp), decrypts our GroupSecrets
  * with init_priv, works out the psk_secret from the external psks, and
