@@ -300,14 +300,16 @@ static sp_err advance(mls_group *ns, before *old, mls_authenticated_content *ac,
         if (ns->n_past >= ns->max_past) {
             size_t drop = ns->n_past - ns->max_past + 1;
             for (size_t i = 0; i < drop; i++)
-                mls_past_epoch_free(&ns->past[i]);
+                mls_past_epoch_unref(ns->past[i]);
             memmove(ns->past, ns->past + drop, (ns->n_past - drop) * sizeof *ns->past);
             ns->n_past -= drop;
         }
-        mls_past_epoch *v = realloc(ns->past, (ns->n_past + 1) * sizeof *v);
-        if (v) {
+        mls_past_epoch **v = realloc(ns->past, (ns->n_past + 1) * sizeof *v);
+        mls_past_epoch *p = v ? mls_past_epoch_new() : NULL;
+        if (v)
             ns->past = v;
-            mls_past_epoch *p = &v[ns->n_past++];
+        if (p) {
+            v[ns->n_past++] = p;
             p->ctx = old->ctx;
             p->tree = old->tree;
             p->st = ns->st;
@@ -485,8 +487,8 @@ static sp_err encode_private(const mls_authenticated_content *ac, const mls_grou
 {
     mls_secret_tree *st = NULL, *tmp = NULL;
     sp_err e = SP_OK;
-    if (ns->n_past && ns->past[ns->n_past - 1].ctx.epoch == g->ctx.epoch)
-        st = ns->past[ns->n_past - 1].st;
+    if (ns->n_past && ns->past[ns->n_past - 1]->ctx.epoch == g->ctx.epoch)
+        st = ns->past[ns->n_past - 1]->st;
     else if (!(e = mls_secret_tree_dup(g->st, &tmp)))
         st = tmp;
     mls_message m = {0};

@@ -23,8 +23,12 @@
             return e_;        \
     } while (0)
 
-/* What a past epoch keeps to read late application messages. */
+/* What a past epoch keeps to read late application messages. Shared (by
+ * reference count) between a state and its staged clones: only its secret
+ * tree changes, as late messages consume keys, which every holder of the
+ * entry should see anyway. */
 typedef struct {
+    int refs;
     mls_group_context ctx; /* for the signature's FramedContentTBS */
     uint8_t sender_data_secret[MLS_HASH_LEN];
     mls_secret_tree *st;
@@ -62,7 +66,7 @@ struct mls_group {
     size_t interim_len;
     mls_epoch_secrets sec;
     mls_secret_tree *st;
-    mls_past_epoch *past;
+    mls_past_epoch **past;
     size_t n_past;
     unsigned max_past;
     mls_resumption *res;
@@ -77,7 +81,8 @@ struct mls_group {
 /* group_state.c */
 sp_err mls_group_alloc(mls_group **out);
 sp_err mls_group_clone(const mls_group *g, mls_group **out);
-void mls_past_epoch_free(mls_past_epoch *p);
+mls_past_epoch *mls_past_epoch_new(void);
+void mls_past_epoch_unref(mls_past_epoch *p);
 /* Records the resumption PSK of the current epoch (keeps the last few). */
 sp_err mls_group_note_resumption(mls_group *g);
 
