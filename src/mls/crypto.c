@@ -696,6 +696,12 @@ sp_err mls_verify(const uint8_t pub[MLS_SIG_PUB_LEN], const uint8_t *msg, size_t
     return SP_ERR_CRYPTO;
 }
 
+sp_err mls_put_sign_label(sp_buf *b, const char *label)
+{
+    if (!b || !label) return SP_ERR_INVALID;
+    return put_label(b, label);
+}
+
 static sp_err sign_content(sp_buf *b, const char *label, const uint8_t *content, size_t len)
 {
     sp_err err = put_label(b, label);

@@ -171,6 +171,13 @@ sp_err mls_verify_with_label(const uint8_t pub[MLS_SIG_PUB_LEN], const char *lab
                              const uint8_t *content, size_t len, const uint8_t *sig,
                              size_t sig_len);
 
+/* For callers that encode the content themselves: writes SignContent's first
+ * field, opaque "MLS 1.0 "+label<V>. Followed by the content as a vector
+ * (mls_vec_begin, the encoding, mls_vec_end), the buffer holds exactly what
+ * mls_sign_with_label signs, and mls_sign / mls_verify over it give the same
+ * signatures, without a second buffer and copy of the content. */
+sp_err mls_put_sign_label(sp_buf *b, const char *label);
+
 /* ---- key agreement: X25519 -------------------------------------------------- */
 
 sp_err mls_x25519_pub(const uint8_t priv[MLS_KEM_PRIV_LEN], uint8_t pub[MLS_KEM_PUB_LEN]);

@@ -121,7 +121,12 @@ sp_err mls_private_message_protect(const mls_authenticated_content *ac, mls_secr
     mls_ratchet_key k;
     uint8_t guard[4];
     int have_key = 0;
-    sp_err e = mls_content_body_write(&pt, c);
+    /* Sized so that a short message's encodings need one allocation each. */
+    sp_err e = sp_buf_reserve(&pt, 192 + padding);
+    if (!e)
+        e = sp_buf_reserve(&aad, 64);
+    if (!e)
+        e = mls_content_body_write(&pt, c);
     if (!e)
         e = mls_auth_data_write(&pt, c->content_type, &ac->auth);
     if (!e && padding && !(e = sp_buf_reserve(&pt, padding))) {
