@@ -467,6 +467,7 @@ typedef struct {
 typedef struct {
     vk_slot vk[VK_SLOTS];
     uint64_t tick;
+    EVP_PKEY_CTX *x25519_load; /* EVP_PKEY_fromdata_init'ed for X25519; no key in it */
 } thread_state;
 
 static __thread thread_state *t_state;
@@ -486,6 +487,7 @@ static void state_free(void *p)
     thread_state *s = p;
     if (!s) return;
     for (int i = 0; i < VK_SLOTS; i++) vk_slot_clear(&s->vk[i]);
+    EVP_PKEY_CTX_free(s->x25519_load);
     free(s);
     if (t_state == s) t_state = NULL;
 }
@@ -734,6 +736,40 @@ sp_err mls_verify_with_label(const uint8_t pub[MLS_SIG_PUB_LEN], const char *lab
 
 /* ---- X25519 ----------------------------------------------------------------- */
 
+/* Every X25519 operation loads keys from bytes; EVP_PKEY_CTX_new_from_name
+ * looks the key manager up by name each time, so each thread keeps one
+ * context ready for EVP_PKEY_fromdata (it holds no key material). */
+static EVP_PKEY *x25519_fromdata(const uint8_t *priv, const uint8_t pub[MLS_KEM_PUB_LEN])
+{
+    EVP_PKEY *k = NULL;
+    OSSL_PARAM ps[3], *p = ps;
+    if (priv)
+        *p++ = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)priv,
+                                                 MLS_KEM_PRIV_LEN);
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub, MLS_KEM_PUB_LEN);
+    *p = OSSL_PARAM_construct_end();
+    int sel = priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY;
+    thread_state *ts = tstate();
+    if (ts && !ts->x25519_load) {
+        ts->x25519_load = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
+        if (ts->x25519_load && EVP_PKEY_fromdata_init(ts->x25519_load) != 1) {
+            EVP_PKEY_CTX_free(ts->x25519_load);
+            ts->x25519_load = NULL;
+        }
+    }
+    if (ts && ts->x25519_load) {
+        if (EVP_PKEY_fromdata(ts->x25519_load, &k, sel, ps) == 1) return k;
+        /* a refused reuse or a bad key: try the plain way before failing */
+        EVP_PKEY_CTX_free(ts->x25519_load);
+        ts->x25519_load = NULL;
+        k = NULL;
+    }
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
+    if (c && EVP_PKEY_fromdata_init(c) == 1) EVP_PKEY_fromdata(c, &k, sel, ps);
+    EVP_PKEY_CTX_free(c);
+    return k;
+}
+
 sp_err mls_x25519_pub(const uint8_t priv[MLS_KEM_PRIV_LEN], uint8_t pub[MLS_KEM_PUB_LEN])
 {
     if (!priv || !pub) return SP_ERR_INVALID;
@@ -744,23 +780,6 @@ sp_err mls_x25519_pub(const uint8_t priv[MLS_KEM_PRIV_LEN], uint8_t pub[MLS_KEM_
                      : SP_ERR_INTERNAL;
     EVP_PKEY_free(k);
     return err;
-}
-
-/* Loads an X25519 key pair without the scalar multiplication that
- * EVP_PKEY_new_raw_private_key does to derive the public half. */
-static EVP_PKEY *load_x25519_pair(const uint8_t priv[MLS_KEM_PRIV_LEN],
-                                  const uint8_t pub[MLS_KEM_PUB_LEN])
-{
-    EVP_PKEY *k = NULL;
-    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
-    OSSL_PARAM ps[3] = {
-        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)priv, MLS_KEM_PRIV_LEN),
-        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub, MLS_KEM_PUB_LEN),
-        OSSL_PARAM_construct_end(),
-    };
-    if (c && EVP_PKEY_fromdata_init(c) == 1) EVP_PKEY_fromdata(c, &k, EVP_PKEY_KEYPAIR, ps);
-    EVP_PKEY_CTX_free(c);
-    return k;
 }
 
 static sp_err x25519_derive(EVP_PKEY *k, const uint8_t peer_pub[MLS_KEM_PUB_LEN],
@@ -776,11 +795,29 @@ sp_err mls_x25519(const uint8_t priv[MLS_KEM_PRIV_LEN], const uint8_t peer_pub[M
     return err;
 }
 
+sp_err mls_x25519_pub_dh(const uint8_t priv[MLS_KEM_PRIV_LEN],
+                         const uint8_t peer_pub[MLS_KEM_PUB_LEN], uint8_t pub[MLS_KEM_PUB_LEN],
+                         uint8_t shared[MLS_KEM_SECRET_LEN])
+{
+    if (!priv || !peer_pub || !pub || !shared) return SP_ERR_INVALID;
+    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, MLS_KEM_PRIV_LEN);
+    size_t plen = MLS_KEM_PUB_LEN;
+    if (!k || EVP_PKEY_get_raw_public_key(k, pub, &plen) != 1 || plen != MLS_KEM_PUB_LEN) {
+        EVP_PKEY_free(k);
+        return SP_ERR_INTERNAL;
+    }
+    sp_err err = x25519_derive(k, peer_pub, shared);
+    EVP_PKEY_free(k);
+    return err;
+}
+
 sp_err mls_x25519_kp(const uint8_t priv[MLS_KEM_PRIV_LEN], const uint8_t pub[MLS_KEM_PUB_LEN],
                      const uint8_t peer_pub[MLS_KEM_PUB_LEN], uint8_t shared[MLS_KEM_SECRET_LEN])
 {
     if (!priv || !pub || !peer_pub || !shared) return SP_ERR_INVALID;
-    EVP_PKEY *k = load_x25519_pair(priv, pub);
+    /* Loading the pair whole skips the scalar multiplication that
+     * EVP_PKEY_new_raw_private_key does to derive the public half. */
+    EVP_PKEY *k = x25519_fromdata(priv, pub);
     sp_err err = x25519_derive(k, peer_pub, shared);
     EVP_PKEY_free(k);
     return err;
@@ -791,7 +828,7 @@ static sp_err x25519_derive(EVP_PKEY *k, const uint8_t peer_pub[MLS_KEM_PUB_LEN]
                             uint8_t shared[MLS_KEM_SECRET_LEN])
 {
     sp_err err = SP_ERR_INTERNAL;
-    EVP_PKEY *p = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer_pub, MLS_KEM_PUB_LEN);
+    EVP_PKEY *p = x25519_fromdata(NULL, peer_pub);
     EVP_PKEY_CTX *c = k ? EVP_PKEY_CTX_new(k, NULL) : NULL;
     size_t slen = MLS_KEM_SECRET_LEN;
     if (!k || !c) goto done;

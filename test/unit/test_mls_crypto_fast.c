@@ -2,7 +2,8 @@
  * answers as the plain ones: a signer that reuses its OpenSSL context (also shared by
  * threads), the per-thread verification-key cache (eviction, bad signatures, thread exit,
  * explicit cleanup), ExpandWithLabel fed in pieces against the KDFLabel built with the
- * codec, mls_expand_with_labels, mls_put_sign_label, and fresh reuse guards after fork. */
+ * codec, mls_expand_with_labels, mls_put_sign_label, fresh reuse guards after fork, and the
+ * HPKE receiver that is given its own public key (mls_*_kp). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "check.h"
 #include "mls/crypto.h"
 #include "mls/framing.h"
+#include "mls/hpke.h"
 #include "mls/tls.h"
 
 CHECK_MAIN_DEFS
@@ -265,6 +267,63 @@ static void test_guard_after_fork(void)
     mls_signer_free(s);
 }
 
+static void test_hpke_kp(void)
+{
+    uint8_t skR[32], pkR[32], skS[32], pkS[32], enc[32], ct[116], pt[100], pt2[100], pk[32];
+    uint8_t a[32], b[32];
+    CHECK(mls_hpke_keygen(NULL, skR, pkR) == SP_OK);
+    CHECK(mls_hpke_keygen(NULL, skS, pkS) == SP_OK);
+    /* pub_dh == pub then DH */
+    CHECK(mls_x25519_pub_dh(skS, pkR, pk, a) == SP_OK);
+    CHECK(mls_x25519(skS, pkR, b) == SP_OK);
+    CHECK_MEM(pk, pkS, 32);
+    CHECK_MEM(a, b, 32);
+    uint8_t low[32] = {0}; /* a low-order point: the shared secret would be zero */
+    CHECK(mls_x25519_pub_dh(skS, low, pk, a) == SP_ERR_CRYPTO);
+    CHECK(mls_x25519_pub_dh(NULL, pkR, pk, a) == SP_ERR_INVALID);
+
+    const uint8_t info[] = "info";
+    CHECK(mls_hpke_seal_base(pkR, info, 4, NULL, 0, msg, 100, NULL, enc, ct) == SP_OK);
+    CHECK(mls_hpke_open_base_kp(enc, skR, pkR, info, 4, NULL, 0, ct, sizeof ct, pt) == SP_OK);
+    CHECK(mls_hpke_open_base(enc, skR, info, 4, NULL, 0, ct, sizeof ct, pt2) == SP_OK);
+    CHECK_MEM(pt, msg, 100);
+    CHECK_MEM(pt2, msg, 100);
+    /* a wrong public key changes the KEM context: the open fails, nothing wrong comes out */
+    CHECK(mls_hpke_open_base_kp(enc, skR, pkS, info, 4, NULL, 0, ct, sizeof ct, pt) ==
+          SP_ERR_CRYPTO);
+
+    /* Auth mode through the _kp receiver */
+    mls_hpke_params p = {MLS_HPKE_MODE_AUTH, MLS_HPKE_AEAD_AES128GCM, info, 4, NULL, 0, NULL, 0};
+    mls_hpke_ctx *sc, *rc;
+    CHECK(mls_hpke_setup_sender(&p, pkR, skS, NULL, enc, &sc) == SP_OK);
+    CHECK(mls_hpke_setup_receiver_kp(&p, enc, skR, pkR, pkS, &rc) == SP_OK);
+    CHECK(mls_hpke_seal(sc, NULL, 0, msg, 100, ct) == SP_OK);
+    CHECK(mls_hpke_open(rc, NULL, 0, ct, sizeof ct, pt) == SP_OK);
+    CHECK_MEM(pt, msg, 100);
+    mls_hpke_ctx_free(sc);
+    mls_hpke_ctx_free(rc);
+    CHECK(mls_hpke_setup_receiver_kp(&p, enc, skR, pkR, NULL, &rc) == SP_ERR_INVALID);
+
+    /* DecryptWithLabel with and without the public key */
+    sp_buf c = SP_BUF_INIT, o1 = SP_BUF_INIT, o2 = SP_BUF_INIT;
+    uint8_t kem[32];
+    CHECK(mls_encrypt_with_label(pkR, "Welcome", msg, 7, msg, 50, NULL, kem, &c) == SP_OK);
+    CHECK(mls_decrypt_with_label_kp(skR, pkR, "Welcome", msg, 7, kem, c.data, c.len, &o1) ==
+          SP_OK);
+    CHECK(mls_decrypt_with_label_kp(skR, NULL, "Welcome", msg, 7, kem, c.data, c.len, &o2) ==
+          SP_OK);
+    CHECK(o1.len == 50 && o2.len == 50 && memcmp(o1.data, msg, 50) == 0 &&
+          memcmp(o2.data, msg, 50) == 0);
+    sp_buf_reset(&o1);
+    CHECK(mls_decrypt_with_label_kp(skR, pkS, "Welcome", msg, 7, kem, c.data, c.len, &o1) ==
+          SP_ERR_CRYPTO);
+    CHECK(mls_decrypt_with_label_kp(skR, pkR, "Welcome", msg, 7, kem, c.data, 15, &o1) ==
+          SP_ERR_CRYPTO);
+    sp_buf_free(&c);
+    sp_buf_free_secret(&o1);
+    sp_buf_free_secret(&o2);
+}
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof msg; i++) msg[i] = (uint8_t)(i * 13 + 5);
@@ -272,6 +331,7 @@ int main(void)
     test_signer_reuse();
     test_verify_cache();
     test_guard_after_fork();
+    test_hpke_kp();
     mls_crypto_thread_cleanup();
     return check_done();
 }
