@@ -23,7 +23,7 @@
 #include <event2/event.h>
 
 #include "base/log.h"
-#include "base/multiaddr.h"
+#include "net/multiaddr.h"
 #include "rpc/rpc.h"
 #include "rpc/services/health.h"
 #include "base/workers.h"
@@ -32,6 +32,8 @@
 #include "rpc/services/auth.h"
 #include "rpc/services/space.h"
 #include "store/db.h"
+#include "net/node.h"
+#include "rpc/services/network.h"
 
 #define SPACEPANDAD_VERSION "0.1.0"
 #define DEFAULT_GRPC_ADDR "127.0.0.1"
@@ -55,12 +57,16 @@ typedef struct {
     rpc_server *rpc;
     rpc_health *health;
     int stopping;
-    /* later layers: store, net, chat handles go here */
+    /* later layers: chat handles go here */
     store_db *store;
     sp_workers *workers;
     chat_auth *auth;
     chat_spaces *spaces;
     rpc_space_svc *space_svc;
+    net_identity *net_id;
+    net_persist *net_persist;
+    net_node *net;
+    rpc_network *net_svc;
 } daemon_state;
 
 /* ---- flags ---------------------------------------------------------------------------- */
@@ -180,10 +186,11 @@ static int parse_flags(int argc, char **argv, daemon_config *cfg)
             data_dir = optarg;
             break;
         case O_PEER: {
-            sp_multiaddr ma;
-            if (sp_multiaddr_parse(optarg, &ma) != SP_OK) {
-                fprintf(stderr,
-                        "spacepandad: --peer: not a multiaddr (/ip4/A.B.C.D/tcp/N[/p2p/ID]): %s\n", optarg);
+            net_multiaddr ma;
+            char why[160];
+            if (net_multiaddr_parse(optarg, &ma, why, sizeof why) != SP_OK) {
+                fprintf(stderr, "spacepandad: --peer %s: not a multiaddr /ip4|ip6/ADDR/tcp/N[/p2p/ID]: %s\n",
+                        optarg, why);
                 return 2;
             }
             const char **p = realloc(cfg->peers, (cfg->npeers + 1) * sizeof *p);
@@ -307,6 +314,14 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 /* ---- main ------------------------------------------------------------------------------- */
 
+/* NetworkService needs a live session like every other service. */
+static sp_err net_session_check(void *ctx, const char *token)
+{
+    chat_session s;
+    return chat_auth_check(ctx, token, &s);
+}
+
+
 static int run(daemon_state *d)
 {
     daemon_config *cfg = &d->cfg;
@@ -360,9 +375,28 @@ static int run(daemon_state *d)
             return 1;
         }
     }
-    for (size_t i = 0; i < cfg->npeers; i++)
-        SP_INFO("main: peer %s (links arrive with the net layer)", cfg->peers[i]);
-    (void)cfg->p2p_port;
+    /* net: identity key and frame log in the data directory, the P2P listener, --peer links.
+     * The log is its own file so that its write transaction (committed once per read batch) never
+     * holds the lock the store's connection needs while a frame is being handed up. */
+    {
+        char path[PATH_MAX + 16], err[256];
+        net_node_config nc = {.listen_port = (uint16_t)cfg->p2p_port};
+        snprintf(path, sizeof path, "%s/net.db", cfg->data_dir);
+        e = net_identity_load_or_create(cfg->data_dir, &d->net_id);
+        if (!e)
+            e = net_persist_sqlite_open(path, &d->net_persist);
+        if (!e)
+            e = net_node_new(d->base, d->net_id, d->net_persist, &nc, &d->net);
+        for (size_t i = 0; !e && i < cfg->npeers; i++)
+            if (net_node_connect(d->net, cfg->peers[i], NULL, NULL, err, sizeof err))
+                SP_WARN("main: --peer %s: %s", cfg->peers[i], err);
+        if (!e)
+            e = rpc_register_network(d->rpc, d->net, net_session_check, d->auth, &d->net_svc);
+        if (e) {
+            SP_ERROR("main: p2p network: %s", sp_strerror(e));
+            return 1;
+        }
+    }
 
     e = rpc_server_listen(d->rpc, cfg->grpc_addr, (uint16_t)cfg->grpc_port);
     if (e) {
@@ -402,6 +436,10 @@ int main(int argc, char **argv)
     rpc_health_free(d.health);
     /* later layers: free chat, net, store here */
     rpc_server_free(d.rpc);
+    rpc_network_free(d.net_svc); /* after the server: it cancels ConnectPeer calls still waiting */
+    net_node_free(d.net);
+    net_persist_free(d.net_persist);
+    net_identity_free(d.net_id);
     rpc_space_svc_free(d.space_svc);
     chat_auth_free(d.auth);
     sp_workers_free(d.workers);

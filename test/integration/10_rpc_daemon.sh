@@ -61,9 +61,12 @@ ok grep -q multiaddr "$T/err"
 "$D" 12x 2>/dev/null; is 2 $? "bad positional PORT exits 2"
 GRPC_PORT=abc "$D" 2>/dev/null; is 2 $? "bad GRPC_PORT exits 2"
 
+"$D" --peer /ip4/1.2.3.4/tcp/5/p2p/nothex 2>/dev/null; is 2 $? "bad peer id exits 2"
+PEERID=$(printf 'ab%.0s' $(seq 32))
+
 # a port that is taken: clear error, exit 1
 start_daemon "$T/a.log" --grpc-port 0 --data-dir "$T/a" --peer /ip4/127.0.0.1/tcp/40001 \
-  --peer /ip6/::1/tcp/40002/p2p/abcDEF123 --p2p-port 0 --log-level debug --max-recv-bytes 1000
+  --peer /ip6/::1/tcp/40002/p2p/$PEERID --p2p-port 0 --log-level debug --max-recv-bytes 1000
 ok test -n "$PORT"
 ok test -d "$T/a"
 is 700 "$(stat -c %a "$T/a")" "data dir is private"
@@ -109,10 +112,48 @@ printf 'this is not HTTP/2 at all\r\n\r\n' >&7
 timeout 5 cat <&7 >/dev/null; is 0 $? "garbage: the server closed the connection"
 exec 7>&-
 "$CLI" --server "127.0.0.1:$PORT" health >/dev/null; is 0 $? "serves after garbage"
-ok grep -q "peer /ip6/::1/tcp/40002/p2p/abcDEF123" "$T/a.log"
 stop_daemon INT; is 0 "$RC" "SIGINT exits 0"
 ok grep -q "SIGINT: shutting down" "$T/a.log"
 ok no_sanitizer_reports "$T/a.log"
+
+# ---- out of file descriptors: accepting pauses (no spin), serving resumes when they free up ------
+cat >"$T/fds.py" <<'EOF'
+import socket, sys, time
+port, pid = int(sys.argv[1]), sys.argv[2]
+def ticks():
+    with open("/proc/%s/stat" % pid) as f:
+        p = f.read().rsplit(")", 1)[1].split()
+    return int(p[11]) + int(p[12])
+socks = []
+for _ in range(120):
+    s = socket.socket()
+    s.settimeout(2)
+    s.connect(("127.0.0.1", port))
+    socks.append(s)
+time.sleep(0.3)
+t0 = ticks()
+time.sleep(1.0)
+spent = ticks() - t0
+for s in socks:
+    s.close()
+print(spent)
+EOF
+(ulimit -n 64; exec "$D" --grpc-port 0 --data-dir "$T/fd" 2>"$T/fd.log") &
+PID=$!
+pids+=("$PID")
+PORT=
+for _ in $(seq 100); do
+  PORT=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$T/fd.log" | head -n1)
+  [ -n "$PORT" ] && break
+  sleep 0.05
+done
+ok test -n "$PORT"
+spent=$("$PY" "$T/fds.py" "$PORT" "$PID"); echo "spent=$spent" >&2
+ok test "${spent:-999}" -lt 30
+ok grep -q "accept failed" "$T/fd.log"
+sleep 0.3
+"$CLI" --server "127.0.0.1:$PORT" health >/dev/null; is 0 $? "serves again once descriptors free up"
+stop_daemon TERM; is 0 "$RC" "SIGTERM exits 0"
 
 # ---- port selection: positional PORT and GRPC_PORT ------------------------------------------
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -217,6 +217,35 @@ for junk in (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", os.urandom(4096), b"PRI * HTT
         closed = True
     s.close()
     check(closed, "garbage %r... closes its connection" % junk[:8])
+# PING is answered (raw HTTP/2: preface, empty SETTINGS, PING; expect PING with ACK and our payload)
+import struct
+
+
+def frame(ftype, flags, sid, payload):
+    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + struct.pack(">I", sid) + payload
+
+
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0, b"") + frame(6, 0, 0, b"pandapin"))
+buf = b""
+acked = False
+t_end = time.time() + 5
+while time.time() < t_end and not acked:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    buf += chunk
+    while len(buf) >= 9:
+        ln = int.from_bytes(buf[:3], "big")
+        if len(buf) < 9 + ln:
+            break
+        ftype, flags, payload = buf[3], buf[4], buf[9:9 + ln]
+        buf = buf[9 + ln:]
+        if ftype == 6 and flags & 1 and payload == b"pandapin":
+            acked = True
+s.close()
+check(acked, "PING answered with ACK")
+
 # an idle connection that never speaks must not hurt anyone either
 idle = socket.create_connection(("127.0.0.1", port), timeout=5)
 check(kchk(hpb.HealthCheckRequest(), timeout=5).status == SERVING, "the other connection still serves")

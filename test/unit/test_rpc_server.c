@@ -311,6 +311,95 @@ static void test_slow_reader(uint16_t port)
     spc_close(c);
 }
 
+/* ---- per-connection budget of half-received requests ------------------------------------------ */
+
+typedef struct {
+    const uint8_t *data;
+    size_t len, off, allowed;
+} partial;
+
+static ssize_t partial_read(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t length, uint32_t *flags,
+                            nghttp2_data_source *src, void *user)
+{
+    (void)s;
+    (void)sid;
+    (void)user;
+    partial *p = src->ptr;
+    size_t n = p->allowed - p->off;
+    if (n > length)
+        n = length;
+    memcpy(buf, p->data + p->off, n);
+    p->off += n;
+    if (p->off == p->len)
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    else if (n == 0)
+        return NGHTTP2_ERR_DEFERRED;
+    return (ssize_t)n;
+}
+
+static rec *partial_call(spc_client *c, partial *p)
+{
+    rec *r = calloc(1, sizeof *r);
+    rpc_deframer_init(&r->in, CLIENT_MAX_MSG);
+    nghttp2_nv nv[] = {
+        {(uint8_t *)":method", (uint8_t *)"POST", 7, 4, 0},
+        {(uint8_t *)":scheme", (uint8_t *)"http", 7, 4, 0},
+        {(uint8_t *)":path", (uint8_t *)"/t.T/Echo", 5, 9, 0},
+        {(uint8_t *)":authority", (uint8_t *)"x", 10, 1, 0},
+        {(uint8_t *)"content-type", (uint8_t *)"application/grpc", 12, 16, 0},
+    };
+    nghttp2_data_provider prd;
+    prd.source.ptr = p;
+    prd.read_callback = partial_read;
+    r->sid = nghttp2_submit_request(c->h2, NULL, nv, 5, &prd, r);
+    r->c = c;
+    r->next = c->recs;
+    if (c->recs)
+        c->recs->prev = r;
+    c->recs = r;
+    return r;
+}
+
+static void test_conn_budget(uint16_t port)
+{
+    /* three requests of 900 bytes, each sent up to 600: the third crosses the 1500-byte budget */
+    static uint8_t wire[905];
+    rpc_frame_prefix(wire, 900);
+    wire[5] = 0x0a;
+    wire[6] = 0x81; /* varint 897 */
+    wire[7] = 0x07;
+    memset(wire + 8, 'a', 897);
+    partial p[3];
+    rec *r[3];
+    spc_client *c = connect_to(port);
+    for (int i = 0; i < 3; i++) {
+        p[i] = (partial){wire, sizeof wire, 0, 605};
+        r[i] = partial_call(c, &p[i]);
+        int64_t until = now_ms() + 300;
+        while (now_ms() < until && !r[i]->closed)
+            pump(c, 20);
+    }
+    spc_status st;
+    CHECK(!r[0]->closed && !r[1]->closed);
+    CHECK(r[2]->closed);
+    rec_status(r[2], c, &st);
+    CHECK_MSG(st.code == RPC_RESOURCE_EXHAUSTED, "third stream: %d %s", st.code, st.message);
+    /* the first two complete normally and reach the handler */
+    for (int i = 0; i < 2; i++) {
+        p[i].allowed = p[i].len;
+        nghttp2_session_resume_data(c->h2, r[i]->sid);
+    }
+    for (int i = 0; i < 2; i++) {
+        wait_rec(c, r[i], now_ms() + 2000, 0);
+        rec_status(r[i], c, &st);
+        CHECK_MSG(st.code == RPC_INVALID_ARGUMENT && strcmp(st.message, "unknown test command") == 0,
+                  "stream %d: %d %s", i, st.code, st.message);
+    }
+    for (int i = 0; i < 3; i++)
+        rec_free(r[i]);
+    spc_close(c);
+}
+
 /* ---- graceful shutdown ---------------------------------------------------------------------- */
 
 static atomic_int g_done, g_slow_code = -1, g_stuck_code = -1;
@@ -380,7 +469,8 @@ int main(void)
 {
     evthread_use_pthreads();
     g_base = event_base_new();
-    rpc_config cfg = {.max_recv_bytes = 1000, .max_stream_buffer = STREAM_LIMIT, .shutdown_grace_ms = 400};
+    rpc_config cfg = {.max_recv_bytes = 1000, .max_conn_buffer = 1500, .max_stream_buffer = STREAM_LIMIT,
+                      .shutdown_grace_ms = 400};
     CHECK(rpc_server_new(g_base, &cfg, &g_srv) == SP_OK);
     CHECK(rpc_register_unary(g_srv, "/t.T/Echo", &grpc__health__v1__health_check_request__descriptor, echo, NULL) == SP_OK);
     CHECK(rpc_register_stream(g_srv, "/t.T/Stream", &grpc__health__v1__health_check_request__descriptor, stream,
@@ -406,6 +496,7 @@ int main(void)
     spc_close(c);
     test_streams(port);
     test_slow_reader(port);
+    test_conn_budget(port);
     g_port = port;
     test_shutdown();
 
