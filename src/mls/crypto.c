@@ -292,9 +292,14 @@ static size_t varint_bytes(uint64_t v, uint8_t out[4])
     return 4;
 }
 
-/* ExpandWithLabel with the secret already keyed: the KDFLabel
- * {uint16 length; opaque "MLS 1.0 "+label<V>; opaque context<V>} goes to
- * HKDF-Expand as six pieces, so nothing is allocated or copied. */
+/* ExpandWithLabel with the secret already keyed. The KDFLabel
+ * {uint16 length; opaque "MLS 1.0 "+label<V>; opaque context<V>} of the
+ * short labels and contexts of the hot paths (ratchet steps, sender data) is
+ * assembled on the stack, with the HKDF counter byte after it, so a one-block
+ * output is a single HMAC over one buffer; longer ones go to HKDF-Expand in
+ * pieces, with nothing allocated or copied. */
+#define KDF_LABEL_STACK 192
+
 static sp_err expand_label_keyed(const hmac_key *h, const uint8_t *label, size_t label_len,
                                  const uint8_t *context, size_t context_len, uint8_t *out,
                                  uint16_t out_len)
@@ -308,7 +313,27 @@ static sp_err expand_label_keyed(const hmac_key *h, const uint8_t *label, size_t
         {len16, 2}, {lv, lvn}, {MLS_LABEL_PREFIX, plen}, {label, label_len}, {cv, cvn},
         {context, context_len},
     };
-    return hkdf_expand_pieces(h, info, 6, out, out_len);
+    size_t total = 0;
+    for (int i = 0; i < 6; i++) total += info[i].n;
+    if (out_len == 0 || out_len > MLS_HASH_LEN || total + 1 > KDF_LABEL_STACK)
+        return hkdf_expand_pieces(h, info, 6, out, out_len);
+
+    /* T(1) = HMAC(prk, info || 0x01), truncated to out_len */
+    uint8_t buf[KDF_LABEL_STACK], t[MLS_HASH_LEN];
+    size_t at = 0;
+    for (int i = 0; i < 6; i++) {
+        if (info[i].n) memcpy(buf + at, info[i].p, info[i].n);
+        at += info[i].n;
+    }
+    buf[at++] = 1;
+    piece one = {buf, at};
+    sp_err err = hmac_pieces(h, &one, 1, t);
+    if (!err) memcpy(out, t, out_len);
+    else mls_wipe(out, out_len);
+    mls_wipe(t, sizeof t);
+    /* the context may be secret-derived: callers should not have to know */
+    mls_wipe(buf, at);
+    return err;
 }
 
 sp_err mls_expand_with_label(const uint8_t secret[MLS_HASH_LEN], const char *label,
