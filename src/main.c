@@ -26,6 +26,12 @@
 #include "base/multiaddr.h"
 #include "rpc/rpc.h"
 #include "rpc/services/health.h"
+#include "base/workers.h"
+#include "chat/auth.h"
+#include "chat/spaces.h"
+#include "rpc/services/auth.h"
+#include "rpc/services/space.h"
+#include "store/db.h"
 
 #define SPACEPANDAD_VERSION "0.1.0"
 #define DEFAULT_GRPC_ADDR "127.0.0.1"
@@ -50,6 +56,11 @@ typedef struct {
     rpc_health *health;
     int stopping;
     /* later layers: store, net, chat handles go here */
+    store_db *store;
+    sp_workers *workers;
+    chat_auth *auth;
+    chat_spaces *spaces;
+    rpc_space_svc *space_svc;
 } daemon_state;
 
 /* ---- flags ---------------------------------------------------------------------------- */
@@ -326,6 +337,29 @@ static int run(daemon_state *d)
      *     rpc_register_auth(d->rpc, d->chat); ...
      * A failure is logged and returns 1.
      */
+    /* store (one sqlite file in the data directory), the worker pool for argon2id, auth, spaces */
+    {
+        char path[PATH_MAX + 32], why[512];
+        snprintf(path, sizeof path, "%s/spacepanda.db", cfg->data_dir);
+        e = store_open(path, &d->store, why, sizeof why);
+        if (e) {
+            SP_ERROR("main: database: %s", why);
+            return 1;
+        }
+        e = sp_workers_new(d->base, 2, &d->workers);
+        if (!e)
+            e = chat_auth_new(d->store, d->workers, NULL, &d->auth);
+        if (!e)
+            e = chat_spaces_new(d->store, &d->spaces);
+        if (!e)
+            e = rpc_register_auth(d->rpc, d->auth);
+        if (!e)
+            e = rpc_register_space(d->rpc, d->auth, d->spaces, &d->space_svc);
+        if (e) {
+            SP_ERROR("main: auth/spaces: %s", sp_strerror(e));
+            return 1;
+        }
+    }
     for (size_t i = 0; i < cfg->npeers; i++)
         SP_INFO("main: peer %s (links arrive with the net layer)", cfg->peers[i]);
     (void)cfg->p2p_port;
@@ -368,6 +402,11 @@ int main(int argc, char **argv)
     rpc_health_free(d.health);
     /* later layers: free chat, net, store here */
     rpc_server_free(d.rpc);
+    rpc_space_svc_free(d.space_svc);
+    chat_auth_free(d.auth);
+    sp_workers_free(d.workers);
+    chat_spaces_free(d.spaces);
+    store_close(d.store);
     if (d.sigterm)
         event_free(d.sigterm);
     if (d.sigint)
