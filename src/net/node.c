@@ -1,0 +1,1015 @@
+/*
+ * node.c — links (handshake, frames, heartbeats), the address book with redial, gossip relay and
+ * catch-up, all on one event_base.
+ *
+ * Closing follows the mark-and-reap rule: link_close() does every visible side effect at once
+ * (state CLOSED, callbacks, redial scheduling) but only queues the link for the reaper, a
+ * zero-delay timer that frees it after the current callback has returned.
+ *
+ * Output backpressure: a link whose output queue passes out_queue_max stops receiving live
+ * relays; it sends HAVE_REQ, and the peer's HAVE answer restarts it as a "pump" that streams
+ * what the peer lacks from the durable log as the queue drains. Nothing is dropped, and memory
+ * per link stays near the cap.
+ */
+#include "net/node.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <event2/listener.h>
+
+#include "base/log.h"
+#include "base/rand.h"
+#include "net/frame.h"
+#include "net/handshake.h"
+
+#define MAX_PREAUTH_LINKS 64
+#define PUMP_BATCH 64
+
+typedef struct waiter {
+    struct waiter *next;
+    net_connect_cb cb;
+    void *arg;
+    sp_err result;
+    char msg[240];
+} waiter;
+
+typedef struct link link;
+
+typedef struct peer { /* an address-book entry */
+    struct peer *next;
+    net_node *node;
+    char addr[NET_MULTIADDR_MAX];
+    net_multiaddr ma;
+    char peer_id[NET_PEER_ID_LEN + 1]; /* pinned or last seen; "" unknown */
+    int pinned;
+    int is_self;   /* it turned out to be us: never dialled again */
+    int verified;  /* a handshake at this address proved peer_id */
+    struct event timer;
+    unsigned backoff_ms;
+    link *link;    /* outbound attempt or link from this entry */
+    waiter *waiters;
+} peer;
+
+typedef struct {
+    uint8_t origin[NET_PUBKEY_LEN];
+    uint64_t sent; /* the peer has (or we queued) every frame of origin up to here */
+} cursor;
+
+enum { L_CONNECTING, L_HELLO, L_AUTH, L_LIVE, L_CLOSED };
+enum { S_WAIT_HAVE, S_PUMP, S_LIVE };
+
+struct link {
+    link *next;
+    net_node *node;
+    struct bufferevent *bev;
+    struct event timer; /* handshake deadline, then heartbeat */
+    peer *entry;        /* outbound: the entry dialled; inbound: NULL */
+    int state, sync;
+    net_hello mine, theirs;
+    char peer_id[NET_PEER_ID_LEN + 1];
+    char remote[NET_MULTIADDR_MAX];
+    struct sockaddr_storage remote_sa;
+    uint64_t last_rx_ms;
+    cursor *cur;
+    size_t ncur;
+    char why[240]; /* close reason, for connect callbacks */
+};
+
+struct net_node {
+    struct event_base *base;
+    net_identity *id;
+    net_persist *persist;
+    net_node_config cfg;
+    struct evconnlistener *listener;
+    char listen_addr[NET_MULTIADDR_MAX];
+    uint16_t listen_port;
+    link *links;
+    link *dead;     /* closed, waiting for the reaper */
+    peer *peers;
+    waiter *done;   /* finished connect waiters, called from done_ev */
+    struct event reap_ev, done_ev;
+    net_have_entry *scratch; /* origins, for pump and HAVE */
+    size_t nscratch, capscratch;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void arm(struct event *ev, unsigned ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(ev, &tv);
+}
+
+/* ---- connect waiters ------------------------------------------------------------------ */
+
+static void finish_waiters(peer *p, sp_err result, const char *msg)
+{
+    net_node *n = p->node;
+    while (p->waiters) {
+        waiter *w = p->waiters;
+        p->waiters = w->next;
+        w->result = result;
+        snprintf(w->msg, sizeof w->msg, "%s", msg);
+        w->next = n->done;
+        n->done = w;
+    }
+    if (n->done)
+        arm(&n->done_ev, 0);
+}
+
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    net_node *n = arg;
+    /* Callbacks may call connect again and add to n->done: take the list first. */
+    waiter *w = n->done;
+    n->done = NULL;
+    while (w) {
+        waiter *next = w->next;
+        w->cb(w->arg, w->result, w->msg);
+        free(w);
+        w = next;
+    }
+}
+
+/* ---- sending ---------------------------------------------------------------------------- */
+
+static void send_frame(link *l, uint8_t type, const uint8_t *payload, size_t len)
+{
+    uint8_t hdr[5] = {(uint8_t)((len + 1) >> 24), (uint8_t)((len + 1) >> 16), (uint8_t)((len + 1) >> 8),
+                      (uint8_t)(len + 1), type};
+    struct evbuffer *out = bufferevent_get_output(l->bev);
+    evbuffer_add(out, hdr, sizeof hdr);
+    if (len)
+        evbuffer_add(out, payload, len);
+}
+
+static void collect_origin(void *arg, const uint8_t origin[NET_PUBKEY_LEN], uint64_t contig, uint64_t max)
+{
+    (void)max;
+    net_node *n = arg;
+    if (n->nscratch == n->capscratch) {
+        size_t cap = n->capscratch ? n->capscratch * 2 : 16;
+        net_have_entry *s = realloc(n->scratch, cap * sizeof *s);
+        if (!s)
+            return; /* a shorter HAVE only means more resending */
+        n->scratch = s;
+        n->capscratch = cap;
+    }
+    memcpy(n->scratch[n->nscratch].origin, origin, NET_PUBKEY_LEN);
+    n->scratch[n->nscratch++].contig = contig;
+}
+
+static void load_origins(net_node *n)
+{
+    n->nscratch = 0;
+    n->persist->origins(n->persist->ctx, collect_origin, n);
+}
+
+static void send_have(link *l)
+{
+    net_node *n = l->node;
+    sp_buf b = SP_BUF_INIT;
+    load_origins(n);
+    sp_buf_put_u32(&b, (uint32_t)n->nscratch);
+    for (size_t i = 0; i < n->nscratch; i++) {
+        sp_buf_append(&b, n->scratch[i].origin, NET_PUBKEY_LEN);
+        sp_buf_put_u64(&b, n->scratch[i].contig);
+    }
+    if (!b.failed)
+        send_frame(l, NET_T_HAVE, b.data, b.len);
+    sp_buf_free(&b);
+}
+
+/* ---- closing ------------------------------------------------------------------------- */
+
+static void schedule_redial(peer *p);
+static int peer_linked(const net_node *n, const char *peer_id);
+
+static void link_close(link *l, uint16_t code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void link_close(link *l, uint16_t code, const char *fmt, ...)
+{
+    net_node *n = l->node;
+    if (l->state == L_CLOSED)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->why, sizeof l->why, fmt, ap);
+    va_end(ap);
+    int was_live = l->state == L_LIVE;
+    if (was_live)
+        SP_INFO("net: link %s (%s) down: %s", l->peer_id, l->remote, l->why);
+    else
+        SP_WARN("net: link %s%s%s refused/failed: %s", l->remote, l->peer_id[0] ? " " : "", l->peer_id, l->why);
+    if (code && l->state >= L_HELLO) {
+        /* Tell the peer why, best effort, written now since nothing will run this link again. */
+        sp_buf b = SP_BUF_INIT;
+        if (!net_close_encode(&b, code, l->why))
+            evbuffer_add(bufferevent_get_output(l->bev), b.data, b.len);
+        sp_buf_free(&b);
+        evbuffer_write(bufferevent_get_output(l->bev), bufferevent_getfd(l->bev));
+    }
+    l->state = L_CLOSED;
+    bufferevent_disable(l->bev, EV_READ | EV_WRITE);
+    evtimer_del(&l->timer);
+    /* unlink from live list onto the dead list */
+    for (link **pp = &n->links; *pp; pp = &(*pp)->next)
+        if (*pp == l) {
+            *pp = l->next;
+            break;
+        }
+    l->next = n->dead;
+    n->dead = l;
+    arm(&n->reap_ev, 0);
+
+    peer *e = l->entry;
+    if (e) {
+        e->link = NULL;
+        if (e->waiters) {
+            /* refused only because that very peer is already linked: the caller got what it asked */
+            if (l->peer_id[0] && peer_linked(n, l->peer_id) && (!e->pinned || !strcmp(e->peer_id, l->peer_id)))
+                finish_waiters(e, SP_OK, "already connected");
+            else
+                finish_waiters(e, SP_ERR_IO, l->why);
+        }
+        if (!e->is_self)
+            schedule_redial(e);
+    }
+    if (was_live) /* every entry that reaches this peer may now need to dial */
+        for (peer *p = n->peers; p; p = p->next)
+            if (p != e && !strcmp(p->peer_id, l->peer_id))
+                schedule_redial(p);
+}
+
+static void link_free(link *l)
+{
+    if (l->bev)
+        bufferevent_free(l->bev);
+    free(l->cur);
+    free(l);
+}
+
+static void reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    net_node *n = arg;
+    while (n->dead) {
+        link *l = n->dead;
+        n->dead = l->next;
+        link_free(l);
+    }
+}
+
+/* ---- catch-up pump -------------------------------------------------------------------- */
+
+static cursor *cursor_get(link *l, const uint8_t *origin, int create)
+{
+    for (size_t i = 0; i < l->ncur; i++)
+        if (!memcmp(l->cur[i].origin, origin, NET_PUBKEY_LEN))
+            return &l->cur[i];
+    if (!create)
+        return NULL;
+    cursor *c = realloc(l->cur, (l->ncur + 1) * sizeof *c);
+    if (!c)
+        return NULL;
+    l->cur = c;
+    c = &c[l->ncur++];
+    memcpy(c->origin, origin, NET_PUBKEY_LEN);
+    c->sent = 0;
+    return c;
+}
+
+typedef struct {
+    link *l;
+    cursor *c;
+    int sent;
+} pump_ctx;
+
+static int pump_one(void *arg, uint64_t seq, const uint8_t *body, size_t len)
+{
+    pump_ctx *pc = arg;
+    send_frame(pc->l, NET_T_GOSSIP, body, len);
+    pc->c->sent = seq;
+    pc->sent++;
+    return evbuffer_get_length(bufferevent_get_output(pc->l->bev)) >= pc->l->node->cfg.out_queue_max;
+}
+
+static void link_pump(link *l)
+{
+    net_node *n = l->node;
+    struct evbuffer *out = bufferevent_get_output(l->bev);
+    while (l->state == L_LIVE && l->sync == S_PUMP) {
+        int progressed = 0;
+        load_origins(n);
+        for (size_t i = 0; i < n->nscratch; i++) {
+            if (evbuffer_get_length(out) >= n->cfg.out_queue_max)
+                return; /* the write callback resumes us */
+            pump_ctx pc = {l, cursor_get(l, n->scratch[i].origin, 1), 0};
+            if (!pc.c)
+                return;
+            n->persist->frames_after(n->persist->ctx, n->scratch[i].origin, pc.c->sent, PUMP_BATCH, pump_one, &pc);
+            progressed |= pc.sent > 0;
+        }
+        if (!progressed) {
+            l->sync = S_LIVE; /* caught up: from now on live relays reach it directly */
+            SP_DEBUG("net: link %s caught up", l->peer_id);
+        }
+    }
+}
+
+static void on_have(link *l, sp_slice payload)
+{
+    net_have_entry *e;
+    size_t ne;
+    if (net_have_decode(payload, &e, &ne)) {
+        link_close(l, NET_CLOSE_PROTOCOL, "malformed HAVE");
+        return;
+    }
+    l->ncur = 0;
+    for (size_t i = 0; i < ne; i++) {
+        cursor *c = cursor_get(l, e[i].origin, 1);
+        if (c)
+            c->sent = e[i].contig;
+    }
+    free(e);
+    l->sync = S_PUMP;
+    link_pump(l);
+}
+
+/* ---- gossip --------------------------------------------------------------------------- */
+
+/* Queues body on every live link but from (and the origin's own link). */
+static void relay(net_node *n, link *from, const uint8_t *origin, const uint8_t *body, size_t len)
+{
+    for (link *l = n->links; l; l = l->next) {
+        if (l == from || l->state != L_LIVE || l->sync != S_LIVE)
+            continue;
+        if (!memcmp(l->theirs.pubkey, origin, NET_PUBKEY_LEN))
+            continue;
+        struct evbuffer *out = bufferevent_get_output(l->bev);
+        if (evbuffer_get_length(out) + len + 5 > n->cfg.out_queue_max) {
+            /* It lives in the log; the pump sends it once the peer says what it has. */
+            l->sync = S_WAIT_HAVE;
+            send_frame(l, NET_T_HAVE_REQ, NULL, 0);
+            SP_DEBUG("net: link %s output full, pausing live relay", l->peer_id);
+            continue;
+        }
+        send_frame(l, NET_T_GOSSIP, body, len);
+    }
+}
+
+static void on_gossip(link *l, sp_slice body)
+{
+    net_node *n = l->node;
+    net_gossip g;
+    int seen = 0;
+    if (net_gossip_decode(body, &g)) {
+        link_close(l, NET_CLOSE_PROTOCOL, "malformed GOSSIP frame");
+        return;
+    }
+    if (n->persist->frame_seen(n->persist->ctx, g.origin, g.seq, &seen) || seen)
+        return;
+    sp_err e = n->persist->frame_append(n->persist->ctx, g.origin, g.seq, body.ptr, body.len);
+    if (e) {
+        if (e != SP_ERR_EXISTS)
+            SP_ERROR("net: cannot store frame: %s", sp_strerror(e));
+        return; /* not stored: not relayed either, catch-up will retry it */
+    }
+    const uint8_t *me = net_identity_pubkey(n->id);
+    int for_me = !memcmp(g.dest, me, NET_PUBKEY_LEN);
+    if (memcmp(g.origin, me, NET_PUBKEY_LEN) && (for_me || net_gossip_is_broadcast(&g)) && n->cfg.on_msg) {
+        char origin[NET_PEER_ID_LEN + 1];
+        net_peer_id_format(g.origin, origin);
+        net_msg m = {origin, g.seq, g.ptype, for_me, g.payload};
+        n->cfg.on_msg(n->cfg.on_msg_arg, &m);
+    }
+    if (!for_me)
+        relay(n, l, g.origin, body.ptr, body.len);
+}
+
+static sp_err originate(net_node *n, const uint8_t *dest, uint16_t ptype, const uint8_t *payload, size_t len,
+                        uint64_t *seq_out)
+{
+    net_gossip g;
+    uint64_t contig, max;
+    sp_buf b = SP_BUF_INIT;
+    if (len > NET_PAYLOAD_MAX)
+        return SP_ERR_TOO_LARGE;
+    const uint8_t *me = net_identity_pubkey(n->id);
+    sp_err e = n->persist->origin_state(n->persist->ctx, me, &contig, &max);
+    if (e)
+        return e;
+    memcpy(g.origin, me, NET_PUBKEY_LEN);
+    g.seq = max + 1;
+    memcpy(g.dest, dest, NET_PUBKEY_LEN);
+    g.ptype = ptype;
+    g.payload.ptr = payload;
+    g.payload.len = len;
+    if ((e = net_gossip_encode(&b, &g)) || (e = n->persist->frame_append(n->persist->ctx, me, g.seq, b.data, b.len)) ||
+        (e = n->persist->flush(n->persist->ctx))) {
+        sp_buf_free(&b);
+        return e;
+    }
+    relay(n, NULL, me, b.data, b.len);
+    sp_buf_free(&b);
+    if (seq_out)
+        *seq_out = g.seq;
+    return SP_OK;
+}
+
+sp_err net_node_broadcast(net_node *n, uint16_t ptype, const uint8_t *payload, size_t len, uint64_t *seq)
+{
+    static const uint8_t zero[NET_PUBKEY_LEN];
+    return originate(n, zero, ptype, payload, len, seq);
+}
+
+sp_err net_node_unicast(net_node *n, const char *dest_peer_id, uint16_t ptype, const uint8_t *payload,
+                        size_t len, uint64_t *seq)
+{
+    static const uint8_t zero[NET_PUBKEY_LEN];
+    uint8_t dest[NET_PUBKEY_LEN];
+    if (net_peer_id_parse(dest_peer_id, dest) || !memcmp(dest, zero, NET_PUBKEY_LEN))
+        return SP_ERR_INVALID;
+    return originate(n, dest, ptype, payload, len, seq);
+}
+
+/* ---- handshake ---------------------------------------------------------------------------- */
+
+static int peer_linked(const net_node *n, const char *peer_id)
+{
+    for (link *l = n->links; l; l = l->next)
+        if (l->state == L_LIVE && !strcmp(l->peer_id, peer_id))
+            return 1;
+    return 0;
+}
+
+static peer *find_peer(net_node *n, const char *addr)
+{
+    for (peer *p = n->peers; p; p = p->next)
+        if (!strcmp(p->addr, addr))
+            return p;
+    return NULL;
+}
+
+static peer *add_peer(net_node *n, const net_multiaddr *ma, const char *peer_id, int pinned);
+
+/* The peer id of whoever dialled l. */
+static const uint8_t *dialer_of(const link *l)
+{
+    return l->entry ? l->mine.pubkey : l->theirs.pubkey;
+}
+
+static void link_up(link *l)
+{
+    net_node *n = l->node;
+    /* Two links to one peer (both dialled at once, or two addresses of it): both sides keep the
+     * one dialled by the smaller peer id, so they agree without talking; else the older one. */
+    for (link *o = n->links; o; o = o->next) {
+        if (o == l || o->state != L_LIVE || strcmp(o->peer_id, l->peer_id))
+            continue;
+        const uint8_t *dn = dialer_of(l), *dold = dialer_of(o);
+        if (memcmp(dn, dold, NET_PUBKEY_LEN) < 0) {
+            link_close(o, NET_CLOSE_DUPLICATE, "duplicate link to %s replaced", o->peer_id);
+            break;
+        }
+        link_close(l, NET_CLOSE_DUPLICATE, "already linked to %s", l->peer_id);
+        return;
+    }
+    l->state = L_LIVE;
+    l->sync = S_WAIT_HAVE;
+    l->last_rx_ms = now_ms();
+    arm(&l->timer, n->cfg.heartbeat_ms);
+    SP_INFO("net: link %s (%s, %s) up", l->peer_id, l->remote, l->entry ? "outbound" : "inbound");
+    peer *e = l->entry;
+    if (!e && l->theirs.listen_port) {
+        /* Learn where an inbound peer listens, so we can redial it too (also after restart). */
+        net_multiaddr ma;
+        memset(&ma, 0, sizeof ma);
+        ma.sa = l->remote_sa;
+        ma.salen = l->remote_sa.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+        if (ma.sa.ss_family == AF_INET)
+            ((struct sockaddr_in *)&ma.sa)->sin_port = htons(l->theirs.listen_port);
+        else
+            ((struct sockaddr_in6 *)&ma.sa)->sin6_port = htons(l->theirs.listen_port);
+        char addr[NET_MULTIADDR_MAX];
+        net_multiaddr_format_addr((struct sockaddr *)&ma.sa, addr);
+        e = find_peer(n, addr);
+        if (!e)
+            e = add_peer(n, &ma, l->peer_id, 0);
+    }
+    if (e) {
+        if (!e->pinned && strcmp(e->peer_id, l->peer_id)) {
+            snprintf(e->peer_id, sizeof e->peer_id, "%s", l->peer_id);
+        }
+        n->persist->peer_save(n->persist->ctx, e->addr, e->peer_id, e->pinned);
+        n->persist->flush(n->persist->ctx);
+        e->backoff_ms = n->cfg.backoff_min_ms;
+        e->verified = 1;
+        if (e->link == l)
+            finish_waiters(e, SP_OK, "connected");
+    }
+    /* Entries naming this peer stop waiting for their own dial. */
+    for (peer *p = n->peers; p; p = p->next)
+        if (p->waiters && !strcmp(p->peer_id, l->peer_id))
+            finish_waiters(p, SP_OK, "connected");
+    send_have(l);
+}
+
+static void on_hello(link *l, sp_slice payload)
+{
+    net_node *n = l->node;
+    sp_err e = net_hello_decode(payload, &l->theirs);
+    if (e == SP_ERR_UNSUPPORTED) {
+        link_close(l, NET_CLOSE_VERSION, "unsupported protocol version %u (this node speaks %u)",
+                   l->theirs.version, NET_PROTOCOL_VERSION);
+        return;
+    }
+    if (e) {
+        link_close(l, NET_CLOSE_PROTOCOL, "malformed HELLO");
+        return;
+    }
+    net_peer_id_format(l->theirs.pubkey, l->peer_id);
+    if (!memcmp(l->theirs.pubkey, net_identity_pubkey(n->id), NET_PUBKEY_LEN)) {
+        if (l->entry)
+            l->entry->is_self = 1;
+        link_close(l, NET_CLOSE_SELF, "refusing a link to self");
+        return;
+    }
+    if (l->entry && l->entry->pinned && strcmp(l->entry->peer_id, l->peer_id)) {
+        link_close(l, NET_CLOSE_WRONG_PEER, "peer id mismatch: expected %s, got %s", l->entry->peer_id, l->peer_id);
+        return;
+    }
+    uint8_t sig[NET_SIG_LEN];
+    if (net_handshake_sign(n->id, &l->mine, &l->theirs, sig)) {
+        link_close(l, NET_CLOSE_AUTH, "cannot sign handshake");
+        return;
+    }
+    send_frame(l, NET_T_AUTH, sig, sizeof sig);
+    l->state = L_AUTH;
+}
+
+static void on_auth(link *l, sp_slice payload)
+{
+    if (payload.len != NET_SIG_LEN || net_handshake_verify(&l->theirs, &l->mine, payload.ptr)) {
+        link_close(l, NET_CLOSE_AUTH, "handshake signature invalid");
+        return;
+    }
+    link_up(l);
+}
+
+static void on_frame(link *l, uint8_t type, sp_slice payload)
+{
+    if (type == NET_T_CLOSE) {
+        uint16_t code;
+        char reason[NET_CLOSE_REASON_MAX + 1];
+        if (net_close_decode(payload, &code, reason))
+            snprintf(reason, sizeof reason, "(malformed CLOSE)");
+        link_close(l, 0, "closed by peer: %s", reason);
+        return;
+    }
+    switch (l->state) {
+    case L_HELLO:
+        if (type != NET_T_HELLO)
+            link_close(l, NET_CLOSE_PROTOCOL, "expected HELLO, got frame type 0x%02x", type);
+        else
+            on_hello(l, payload);
+        return;
+    case L_AUTH:
+        if (type != NET_T_AUTH)
+            link_close(l, NET_CLOSE_PROTOCOL, "expected AUTH, got frame type 0x%02x", type);
+        else
+            on_auth(l, payload);
+        return;
+    case L_LIVE:
+        break;
+    default:
+        return;
+    }
+    switch (type) {
+    case NET_T_HEARTBEAT:
+        break;
+    case NET_T_GOSSIP:
+        on_gossip(l, payload);
+        break;
+    case NET_T_HAVE:
+        on_have(l, payload);
+        break;
+    case NET_T_HAVE_REQ:
+        send_have(l);
+        break;
+    case NET_T_HELLO:
+    case NET_T_AUTH:
+        link_close(l, NET_CLOSE_PROTOCOL, "handshake frame 0x%02x on a live link", type);
+        break;
+    default:
+        SP_DEBUG("net: link %s: skipping unknown frame type 0x%02x", l->peer_id, type);
+        break;
+    }
+}
+
+/* ---- bufferevent callbacks ---------------------------------------------------------------- */
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    link *l = arg;
+    net_node *n = l->node;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    l->last_rx_ms = now_ms();
+    while (l->state != L_CLOSED) {
+        uint8_t hdr[NET_FRAME_HEADER];
+        uint32_t flen;
+        size_t have = evbuffer_get_length(in);
+        if (have < NET_FRAME_HEADER)
+            break;
+        evbuffer_copyout(in, hdr, NET_FRAME_HEADER);
+        sp_err e = net_frame_check_header(hdr, l->state == L_LIVE ? NET_FRAME_MAX : NET_FRAME_MAX_PREAUTH, &flen);
+        if (e) {
+            link_close(l, NET_CLOSE_PROTOCOL, "bad frame length %u: %s",
+                       (unsigned)((hdr[0] << 24) | (hdr[1] << 16) | (hdr[2] << 8) | hdr[3]), sp_strerror(e));
+            break;
+        }
+        if (have < NET_FRAME_HEADER + (size_t)flen)
+            break;
+        const uint8_t *p = evbuffer_pullup(in, NET_FRAME_HEADER + (ssize_t)flen);
+        if (!p) {
+            link_close(l, 0, "out of memory");
+            break;
+        }
+        sp_slice payload = {p + NET_FRAME_HEADER + 1, flen - 1};
+        on_frame(l, p[NET_FRAME_HEADER], payload);
+        if (l->state != L_CLOSED)
+            evbuffer_drain(in, NET_FRAME_HEADER + (size_t)flen);
+    }
+    /* Before anything relayed in this batch leaves: make the log durable. */
+    n->persist->flush(n->persist->ctx);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    link *l = arg;
+    if (l->state == L_LIVE && l->sync == S_PUMP)
+        link_pump(l);
+}
+
+static void send_hello(link *l)
+{
+    sp_buf b = SP_BUF_INIT;
+    if (net_hello_encode(&b, &l->mine) == SP_OK)
+        send_frame(l, NET_T_HELLO, b.data, b.len);
+    sp_buf_free(&b);
+    l->state = L_HELLO;
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    link *l = arg;
+    if (what & BEV_EVENT_CONNECTED) {
+        int one = 1;
+        setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        send_hello(l);
+        return;
+    }
+    if (what & BEV_EVENT_EOF)
+        link_close(l, 0, l->state == L_CONNECTING ? "connection closed" : "connection closed by peer");
+    else if (what & BEV_EVENT_ERROR)
+        link_close(l, 0, "%s: %s", l->state == L_CONNECTING ? "cannot connect" : "socket error",
+                   evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    link *l = arg;
+    net_node *n = l->node;
+    if (l->state != L_LIVE) {
+        link_close(l, NET_CLOSE_PROTOCOL, "handshake not finished within %u ms", n->cfg.handshake_ms);
+        return;
+    }
+    uint64_t idle = now_ms() - l->last_rx_ms;
+    if (idle > n->cfg.dead_ms) {
+        link_close(l, 0, "nothing received for %llu ms", (unsigned long long)idle);
+        return;
+    }
+    send_frame(l, NET_T_HEARTBEAT, NULL, 0);
+    arm(&l->timer, n->cfg.heartbeat_ms);
+}
+
+static link *link_new(net_node *n, evutil_socket_t fd, peer *entry)
+{
+    link *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->node = n;
+    l->entry = entry;
+    l->bev = bufferevent_socket_new(n->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!l->bev) {
+        free(l);
+        return NULL;
+    }
+    bufferevent_setcb(l->bev, read_cb, write_cb, event_cb, l);
+    /* Bounded input: never more than one maximal frame plus a read's worth buffered. */
+    bufferevent_setwatermark(l->bev, EV_READ, 0, NET_FRAME_HEADER + NET_FRAME_MAX + 65536);
+    bufferevent_setwatermark(l->bev, EV_WRITE, n->cfg.out_queue_max / 2, 0);
+    evtimer_assign(&l->timer, n->base, timer_cb, l);
+    arm(&l->timer, n->cfg.handshake_ms);
+    l->mine.version = NET_PROTOCOL_VERSION;
+    memcpy(l->mine.pubkey, net_identity_pubkey(n->id), NET_PUBKEY_LEN);
+    sp_random(l->mine.nonce, sizeof l->mine.nonce);
+    l->mine.listen_port = n->listen_port;
+    l->next = n->links;
+    n->links = l;
+    bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+    return l;
+}
+
+/* ---- dialling and the address book ------------------------------------------------------- */
+
+static void dial(peer *p)
+{
+    net_node *n = p->node;
+    if (p->link || p->is_self)
+        return;
+    link *l = link_new(n, -1, p);
+    if (!l) {
+        schedule_redial(p);
+        return;
+    }
+    p->link = l;
+    l->state = L_CONNECTING;
+    memcpy(&l->remote_sa, &p->ma.sa, sizeof l->remote_sa);
+    snprintf(l->remote, sizeof l->remote, "%s", p->addr);
+    if (bufferevent_socket_connect(l->bev, (struct sockaddr *)&p->ma.sa, (int)p->ma.salen) < 0)
+        link_close(l, 0, "cannot connect: %s", strerror(errno));
+}
+
+static void redial_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    peer *p = arg;
+    if (p->link || (p->peer_id[0] && peer_linked(p->node, p->peer_id)))
+        return; /* re-armed when that link goes down */
+    dial(p);
+}
+
+static void schedule_redial(peer *p)
+{
+    net_node *n = p->node;
+    if (p->is_self || evtimer_pending(&p->timer, NULL))
+        return;
+    uint32_t r = 0;
+    sp_random(&r, sizeof r);
+    unsigned d = p->backoff_ms, jittered = d / 2 + (d > 1 ? r % (d - d / 2) : 0);
+    p->backoff_ms = d * 2 > n->cfg.backoff_max_ms ? n->cfg.backoff_max_ms : d * 2;
+    arm(&p->timer, jittered);
+}
+
+static peer *add_peer(net_node *n, const net_multiaddr *ma, const char *peer_id, int pinned)
+{
+    peer *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->node = n;
+    p->ma = *ma;
+    net_multiaddr_format_addr((const struct sockaddr *)&ma->sa, p->addr);
+    snprintf(p->peer_id, sizeof p->peer_id, "%s", peer_id);
+    p->pinned = pinned;
+    p->backoff_ms = n->cfg.backoff_min_ms;
+    evtimer_assign(&p->timer, n->base, redial_cb, p);
+    p->next = n->peers;
+    n->peers = p;
+    return p;
+}
+
+static void load_peer(void *arg, const char *addr, const char *peer_id, int pinned)
+{
+    net_node *n = arg;
+    net_multiaddr ma;
+    if (net_multiaddr_parse(addr, &ma, NULL, 0) || find_peer(n, addr))
+        return;
+    if (peer_id[0] && net_peer_id_parse(peer_id, ma.peer_key))
+        peer_id = "";
+    peer *p = add_peer(n, &ma, peer_id, pinned && peer_id[0]);
+    if (p)
+        arm(&p->timer, 0);
+}
+
+sp_err net_node_connect(net_node *n, const char *multiaddr, net_connect_cb cb, void *arg, char *err, size_t errlen)
+{
+    net_multiaddr ma;
+    char addr[NET_MULTIADDR_MAX];
+    sp_err e = net_multiaddr_parse(multiaddr, &ma, err, errlen);
+    if (e)
+        return e;
+    net_multiaddr_format_addr((struct sockaddr *)&ma.sa, addr);
+    peer *p = find_peer(n, addr);
+    if (!p && !(p = add_peer(n, &ma, ma.peer_id, ma.has_peer_id)))
+        return SP_ERR_NOMEM;
+    if (ma.has_peer_id && (!p->pinned || strcmp(p->peer_id, ma.peer_id))) {
+        p->verified = p->verified && !strcmp(p->peer_id, ma.peer_id);
+        snprintf(p->peer_id, sizeof p->peer_id, "%s", ma.peer_id);
+        p->pinned = 1;
+    }
+    p->is_self = 0;
+    if ((e = n->persist->peer_save(n->persist->ctx, p->addr, p->peer_id, p->pinned)) ||
+        (e = n->persist->flush(n->persist->ctx)))
+        return e;
+    if (cb) {
+        waiter *w = calloc(1, sizeof *w);
+        if (!w)
+            return SP_ERR_NOMEM;
+        w->cb = cb;
+        w->arg = arg;
+        w->next = p->waiters;
+        p->waiters = w;
+    }
+    /* Only an id proven at this address counts: a pin to a peer linked elsewhere still dials. */
+    if (p->verified && peer_linked(n, p->peer_id)) {
+        finish_waiters(p, SP_OK, "already connected");
+        return SP_OK;
+    }
+    p->backoff_ms = n->cfg.backoff_min_ms;
+    evtimer_del(&p->timer);
+    dial(p);
+    return SP_OK;
+}
+
+void net_node_connect_cancel(net_node *n, void *arg)
+{
+    for (peer *p = n->peers; p; p = p->next)
+        for (waiter **pw = &p->waiters; *pw;) {
+            waiter *w = *pw;
+            if (w->arg == arg) {
+                *pw = w->next;
+                free(w);
+            } else {
+                pw = &w->next;
+            }
+        }
+    for (waiter **pw = &n->done; *pw;) {
+        waiter *w = *pw;
+        if (w->arg == arg) {
+            *pw = w->next;
+            free(w);
+        } else {
+            pw = &w->next;
+        }
+    }
+}
+
+/* ---- listener, lifecycle, status ------------------------------------------------------------ */
+
+static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+    (void)lst;
+    net_node *n = arg;
+    size_t preauth = 0;
+    for (link *l = n->links; l; l = l->next)
+        preauth += l->state != L_LIVE;
+    if (preauth >= MAX_PREAUTH_LINKS) {
+        SP_WARN("net: too many links in handshake, dropping an inbound connection");
+        evutil_closesocket(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    evutil_make_socket_nonblocking(fd);
+    link *l = link_new(n, fd, NULL);
+    if (!l) {
+        evutil_closesocket(fd);
+        return;
+    }
+    memcpy(&l->remote_sa, sa, (size_t)salen < sizeof l->remote_sa ? (size_t)salen : sizeof l->remote_sa);
+    net_multiaddr_format_addr(sa, l->remote);
+    send_hello(l);
+}
+
+sp_err net_node_new(struct event_base *base, net_identity *id, net_persist *persist, const net_node_config *cfg,
+                    net_node **out)
+{
+    net_node *n = calloc(1, sizeof *n);
+    if (!n)
+        return SP_ERR_NOMEM;
+    n->base = base;
+    n->id = id;
+    n->persist = persist;
+    n->cfg = *cfg;
+#define DEF(f, v) if (!n->cfg.f) n->cfg.f = v
+    DEF(heartbeat_ms, 1000);
+    DEF(dead_ms, 6000);
+    DEF(handshake_ms, 5000);
+    DEF(backoff_min_ms, 200);
+    DEF(backoff_max_ms, 5000);
+    DEF(out_queue_max, 4u << 20);
+    DEF(listen_host, "127.0.0.1");
+#undef DEF
+    evtimer_assign(&n->reap_ev, base, reap_cb, n);
+    evtimer_assign(&n->done_ev, base, done_cb, n);
+
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof ss;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, n->cfg.listen_host, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons(n->cfg.listen_port);
+        sslen = sizeof *in;
+    } else if (inet_pton(AF_INET6, n->cfg.listen_host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(n->cfg.listen_port);
+        sslen = sizeof *in6;
+    } else {
+        SP_ERROR("net: listen address \"%s\" is not an IP address", n->cfg.listen_host);
+        free(n);
+        return SP_ERR_INVALID;
+    }
+    n->listener = evconnlistener_new_bind(base, accept_cb, n, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 128,
+                                          (struct sockaddr *)&ss, (int)sslen);
+    if (!n->listener) {
+        SP_ERROR("net: cannot listen on %s port %u: %s", n->cfg.listen_host, n->cfg.listen_port, strerror(errno));
+        free(n);
+        return SP_ERR_IO;
+    }
+    sslen = sizeof ss;
+    getsockname(evconnlistener_get_fd(n->listener), (struct sockaddr *)&ss, &sslen);
+    /* A wildcard is not dialable: report loopback instead. */
+    if (ss.ss_family == AF_INET && in->sin_addr.s_addr == htonl(INADDR_ANY))
+        in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (ss.ss_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
+        in6->sin6_addr = in6addr_loopback;
+    n->listen_port = ntohs(ss.ss_family == AF_INET ? in->sin_port : in6->sin6_port);
+    net_multiaddr_format_addr((struct sockaddr *)&ss, n->listen_addr);
+    SP_INFO("net: peer id %s listening on %s", net_identity_peer_id(id), n->listen_addr);
+    persist->peer_list(persist->ctx, load_peer, n);
+    *out = n;
+    return SP_OK;
+}
+
+void net_node_free(net_node *n)
+{
+    if (!n)
+        return;
+    while (n->links) {
+        link *l = n->links;
+        if (l->entry)
+            l->entry->link = NULL;
+        l->entry = NULL;
+        link_close(l, l->state >= L_HELLO ? NET_CLOSE_SHUTDOWN : 0, "shutting down");
+    }
+    reap_cb(-1, 0, n);
+    while (n->peers) {
+        peer *p = n->peers;
+        n->peers = p->next;
+        evtimer_del(&p->timer);
+        while (p->waiters) {
+            waiter *w = p->waiters;
+            p->waiters = w->next;
+            free(w);
+        }
+        free(p);
+    }
+    while (n->done) {
+        waiter *w = n->done;
+        n->done = w->next;
+        free(w);
+    }
+    evtimer_del(&n->reap_ev);
+    evtimer_del(&n->done_ev);
+    n->persist->flush(n->persist->ctx);
+    evconnlistener_free(n->listener);
+    free(n->scratch);
+    free(n);
+}
+
+const char *net_node_peer_id(const net_node *n) { return net_identity_peer_id(n->id); }
+const char *net_node_listen_addr(const net_node *n) { return n->listen_addr; }
+
+size_t net_node_links(const net_node *n, char (*ids)[NET_PEER_ID_LEN + 1], size_t max)
+{
+    size_t count = 0;
+    for (const link *l = n->links; l; l = l->next) {
+        if (l->state != L_LIVE)
+            continue;
+        if (count < max)
+            memcpy(ids[count], l->peer_id, NET_PEER_ID_LEN + 1);
+        count++;
+    }
+    return count;
+}
