@@ -109,6 +109,15 @@ sp_err chat_plain_encode(const chat_app_plain *m, sp_buf *out)
     return put_slice(out, m->content);
 }
 
+sp_err chat_facts_encode(const chat_facts *m, sp_buf *out)
+{
+    TRY(sp_buf_put_u8(out, CHAT_PROTO_VERSION));
+    TRY(put_hexid(out, m->home_peer, 1));
+    TRY(put_hexid(out, m->space_id, 0));
+    TRY(put_slice(out, m->space_name));
+    return put_slice(out, m->channel_name);
+}
+
 /* ---- reading ---------------------------------------------------------------------------- */
 
 static sp_err get_bytes(sp_reader *r, size_t max, sp_slice *out)
@@ -260,5 +269,17 @@ sp_err chat_plain_decode(const uint8_t *p, size_t n, chat_app_plain *m)
         return SP_ERR_INVALID;
     m->timestamp = (int64_t)ts;
     TRY(get_text(&r, CHAT_CONTENT_MAX, &m->content));
+    return end(&r);
+}
+
+sp_err chat_facts_decode(const uint8_t *p, size_t n, chat_facts *m)
+{
+    sp_reader r;
+    memset(m, 0, sizeof *m);
+    TRY(begin(&r, p, n));
+    TRY(get_hexid(&r, m->home_peer, 1));
+    TRY(get_hexid(&r, m->space_id, 0));
+    TRY(get_text(&r, NAME_MAX_BYTES, &m->space_name));
+    TRY(get_text(&r, NAME_MAX_BYTES, &m->channel_name));
     return end(&r);
 }

@@ -95,6 +95,15 @@ typedef struct {
     sp_slice content;                  /* UTF-8 */
 } chat_app_plain;
 
+/* Channel facts in the group's GroupContext extension MLS_EXT_SPACEPANDA, so a joiner learns them
+ * from the Welcome alone. */
+typedef struct {
+    char home_peer[CHAT_ID_HEX + 1];   /* the daemon that orders commits; "" unknown */
+    char space_id[CHAT_ID_HEX + 1];
+    sp_slice space_name;
+    sp_slice channel_name;
+} chat_facts;
+
 /* Encoders append to out (which the caller owns). SP_ERR_INVALID for a field of the wrong shape. */
 sp_err chat_kp_encode(const chat_kp_msg *m, sp_buf *out);
 sp_err chat_commit_encode(const chat_commit_msg *m, sp_buf *out);
@@ -102,6 +111,7 @@ sp_err chat_reject_encode(const chat_reject_msg *m, sp_buf *out);
 sp_err chat_app_encode(const chat_app_msg *m, sp_buf *out);
 sp_err chat_epoch_encode(const chat_epoch_msg *m, sp_buf *out);
 sp_err chat_plain_encode(const chat_app_plain *m, sp_buf *out);
+sp_err chat_facts_encode(const chat_facts *m, sp_buf *out);
 
 /* Decoders: m borrows from p[0..n). */
 sp_err chat_kp_decode(const uint8_t *p, size_t n, chat_kp_msg *m);
@@ -110,5 +120,6 @@ sp_err chat_reject_decode(const uint8_t *p, size_t n, chat_reject_msg *m);
 sp_err chat_app_decode(const uint8_t *p, size_t n, chat_app_msg *m);
 sp_err chat_epoch_decode(const uint8_t *p, size_t n, chat_epoch_msg *m);
 sp_err chat_plain_decode(const uint8_t *p, size_t n, chat_app_plain *m);
+sp_err chat_facts_decode(const uint8_t *p, size_t n, chat_facts *m);
 
 #endif
