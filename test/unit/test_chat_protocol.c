@@ -43,6 +43,7 @@ static sp_err dec_kp(const uint8_t *p, size_t n, void *m) { return chat_kp_decod
 static sp_err dec_app(const uint8_t *p, size_t n, void *m) { return chat_app_decode(p, n, m); }
 static sp_err dec_plain(const uint8_t *p, size_t n, void *m) { return chat_plain_decode(p, n, m); }
 static sp_err dec_epoch(const uint8_t *p, size_t n, void *m) { return chat_epoch_decode(p, n, m); }
+static sp_err dec_facts(const uint8_t *p, size_t n, void *m) { return chat_facts_decode(p, n, m); }
 static sp_err dec_reject(const uint8_t *p, size_t n, void *m) { return chat_reject_decode(p, n, m); }
 
 static void test_commit(void)
@@ -161,6 +162,18 @@ static void test_others(void)
     CHECK(chat_reject_encode(&r, &b) == SP_OK);
     CHECK(chat_reject_decode(b.data, b.len, &rd) == SP_OK && rd.current_epoch == 5 && rd.request_id == 77);
     check_truncations(&b, dec_reject, &rd);
+    sp_buf_free(&b);
+
+    chat_facts f = {0}, fd;
+    strcpy(f.home_peer, PEER);
+    strcpy(f.space_id, CH);
+    f.space_name = S("Team");
+    f.channel_name = S("general");
+    sp_buf_init(&b);
+    CHECK(chat_facts_encode(&f, &b) == SP_OK);
+    CHECK(chat_facts_decode(b.data, b.len, &fd) == SP_OK && strcmp(fd.home_peer, PEER) == 0);
+    CHECK(slice_is(fd.space_name, "Team") && slice_is(fd.channel_name, "general"));
+    check_truncations(&b, dec_facts, &fd);
     sp_buf_free(&b);
 
     /* a huge declared length is refused before any read */
