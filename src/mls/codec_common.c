@@ -206,3 +206,43 @@ sp_err mls_psk_id_write(sp_buf *b, const mls_psk_id *p)
     }
     return mls_wr_bytes(b, &p->nonce);
 }
+
+/* ---- extension payloads ------------------------------------------------------------------ */
+
+sp_err mls_rd_required_capabilities(sp_reader *r, mls_required_capabilities *out)
+{
+    TRY(rd_u16_list(r, &out->extension_types));
+    TRY(rd_u16_list(r, &out->proposal_types));
+    return rd_u16_list(r, &out->credential_types);
+}
+MLS_CODEC_DEFINE(required_capabilities)
+
+sp_err mls_required_capabilities_write(sp_buf *b, const mls_required_capabilities *rc)
+{
+    TRY(wr_u16_list(b, &rc->extension_types));
+    TRY(wr_u16_list(b, &rc->proposal_types));
+    return wr_u16_list(b, &rc->credential_types);
+}
+
+static sp_err rd_external_sender(sp_reader *r, void *item)
+{
+    mls_external_sender *s = item;
+    TRY(mls_rd_bytes(r, &s->signature_key));
+    return mls_rd_credential(r, &s->credential);
+}
+
+sp_err mls_rd_external_senders(sp_reader *r, mls_external_senders *out)
+{
+    return mls_rd_items(r, (void **)&out->v, &out->n, sizeof *out->v, rd_external_sender);
+}
+MLS_CODEC_DEFINE(external_senders)
+
+sp_err mls_external_senders_write(sp_buf *b, const mls_external_senders *e)
+{
+    size_t s = mls_vec_begin(b);
+    for (size_t i = 0; i < e->n; i++) {
+        TRY(mls_wr_bytes(b, &e->v[i].signature_key));
+        TRY(mls_credential_write(b, &e->v[i].credential));
+    }
+    return mls_vec_end(b, s);
+}

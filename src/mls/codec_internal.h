@@ -61,6 +61,8 @@ sp_err mls_rd_extension_list(sp_reader *r, mls_extension_list *out);
 sp_err mls_rd_credential(sp_reader *r, mls_credential *out);
 sp_err mls_rd_capabilities(sp_reader *r, mls_capabilities *out);
 sp_err mls_rd_hpke_ciphertext(sp_reader *r, mls_hpke_ciphertext *out);
+sp_err mls_rd_required_capabilities(sp_reader *r, mls_required_capabilities *out);
+sp_err mls_rd_external_senders(sp_reader *r, mls_external_senders *out);
 sp_err mls_rd_psk_id(sp_reader *r, mls_psk_id *out);
 sp_err mls_rd_leaf_node(sp_reader *r, mls_leaf_node *out);
 sp_err mls_rd_parent_node(sp_reader *r, mls_parent_node *out);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -185,6 +186,7 @@ sp_err mls_hkdf_expand(const uint8_t *prk, size_t prk_len, const uint8_t *info, 
 {
     if (out_len > 255 * MLS_HASH_LEN || (!out && out_len) || (!info && info_len))
         return SP_ERR_INVALID;
+    if (info_len > SIZE_MAX - MLS_HASH_LEN - 1) return SP_ERR_TOO_LARGE;
     if (!out_len) return SP_OK;
     /* T(i) = HMAC(prk, T(i-1) || info || i); short infos go on the stack. */
     uint8_t stackbuf[256];
@@ -487,12 +489,51 @@ sp_err mls_x25519_pub(const uint8_t priv[MLS_KEM_PRIV_LEN], uint8_t pub[MLS_KEM_
     return err;
 }
 
+/* Loads an X25519 key pair without the scalar multiplication that
+ * EVP_PKEY_new_raw_private_key does to derive the public half. */
+static EVP_PKEY *load_x25519_pair(const uint8_t priv[MLS_KEM_PRIV_LEN],
+                                  const uint8_t pub[MLS_KEM_PUB_LEN])
+{
+    EVP_PKEY *k = NULL;
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
+    OSSL_PARAM ps[3] = {
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)priv, MLS_KEM_PRIV_LEN),
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub, MLS_KEM_PUB_LEN),
+        OSSL_PARAM_construct_end(),
+    };
+    if (c && EVP_PKEY_fromdata_init(c) == 1) EVP_PKEY_fromdata(c, &k, EVP_PKEY_KEYPAIR, ps);
+    EVP_PKEY_CTX_free(c);
+    return k;
+}
+
+static sp_err x25519_derive(EVP_PKEY *k, const uint8_t peer_pub[MLS_KEM_PUB_LEN],
+                            uint8_t shared[MLS_KEM_SECRET_LEN]);
+
 sp_err mls_x25519(const uint8_t priv[MLS_KEM_PRIV_LEN], const uint8_t peer_pub[MLS_KEM_PUB_LEN],
                   uint8_t shared[MLS_KEM_SECRET_LEN])
 {
     if (!priv || !peer_pub || !shared) return SP_ERR_INVALID;
-    sp_err err = SP_ERR_INTERNAL;
     EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, MLS_KEM_PRIV_LEN);
+    sp_err err = x25519_derive(k, peer_pub, shared);
+    EVP_PKEY_free(k);
+    return err;
+}
+
+sp_err mls_x25519_kp(const uint8_t priv[MLS_KEM_PRIV_LEN], const uint8_t pub[MLS_KEM_PUB_LEN],
+                     const uint8_t peer_pub[MLS_KEM_PUB_LEN], uint8_t shared[MLS_KEM_SECRET_LEN])
+{
+    if (!priv || !pub || !peer_pub || !shared) return SP_ERR_INVALID;
+    EVP_PKEY *k = load_x25519_pair(priv, pub);
+    sp_err err = x25519_derive(k, peer_pub, shared);
+    EVP_PKEY_free(k);
+    return err;
+}
+
+/* Derives with k (NULL: the load failed) and the peer's public key. */
+static sp_err x25519_derive(EVP_PKEY *k, const uint8_t peer_pub[MLS_KEM_PUB_LEN],
+                            uint8_t shared[MLS_KEM_SECRET_LEN])
+{
+    sp_err err = SP_ERR_INTERNAL;
     EVP_PKEY *p = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer_pub, MLS_KEM_PUB_LEN);
     EVP_PKEY_CTX *c = k ? EVP_PKEY_CTX_new(k, NULL) : NULL;
     size_t slen = MLS_KEM_SECRET_LEN;
@@ -514,6 +555,5 @@ sp_err mls_x25519(const uint8_t priv[MLS_KEM_PRIV_LEN], const uint8_t peer_pub[M
 done:
     EVP_PKEY_CTX_free(c);
     EVP_PKEY_free(p);
-    EVP_PKEY_free(k);
     return err;
 }

@@ -161,6 +161,11 @@ sp_err mls_x25519_pub(const uint8_t priv[MLS_KEM_PRIV_LEN], uint8_t pub[MLS_KEM_
  * which RFC 9180 §7.1.4 says to reject). */
 sp_err mls_x25519(const uint8_t priv[MLS_KEM_PRIV_LEN], const uint8_t peer_pub[MLS_KEM_PUB_LEN],
                   uint8_t shared[MLS_KEM_SECRET_LEN]);
+/* The same when the caller already holds priv's public key `pub`: loading
+ * the key pair whole skips recomputing it, which halves the cost. A wrong
+ * pub cannot change the result (only the private scalar is used). */
+sp_err mls_x25519_kp(const uint8_t priv[MLS_KEM_PRIV_LEN], const uint8_t pub[MLS_KEM_PUB_LEN],
+                     const uint8_t peer_pub[MLS_KEM_PUB_LEN], uint8_t shared[MLS_KEM_SECRET_LEN]);
 
 /* ---- small helpers ---------------------------------------------------------- */
 

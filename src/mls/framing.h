@@ -74,7 +74,8 @@ sp_err mls_private_message_protect(const mls_authenticated_content *ac, mls_secr
  * decrypt (SP_ERR_CRYPTO), the padding must be zeros (SP_ERR_INVALID), the
  * generation must be available in st (its errors are passed on: a key used
  * before, or too far ahead), and the signature must verify with the key from
- * get_key (SP_ERR_CRYPTO). The consumed key is deleted from st. */
+ * get_key (SP_ERR_CRYPTO). Only a message that passes every check consumes
+ * its key (deleted from st); a failed open leaves st unchanged. */
 sp_err mls_private_message_open(const mls_private_message *pm, const mls_group_context *ctx,
                                 mls_secret_tree *st,
                                 const uint8_t sender_data_secret[MLS_HASH_LEN],

@@ -2,6 +2,7 @@
  * sender-data encryption (RFC 9420 §6.3). */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mls/codec.h"
 #include "mls/framing.h"
@@ -22,6 +23,32 @@ static sp_err write_aad(sp_buf *b, const mls_bytes *group_id, uint64_t epoch, ui
     if (!e && authenticated_data)
         e = mls_put_opaque(b, authenticated_data->data, authenticated_data->len);
     return e;
+}
+
+/* Reuse guards from the system source come from a small per-thread pool:
+ * RAND_bytes costs microseconds a call, a noticeable share of protecting a
+ * message. The pool is refilled after a fork (keyed on the pid) so a child
+ * never repeats its parent's guards — repeated state is what the guard is
+ * there to survive (§6.3.1). An explicit rng is always asked directly. */
+static sp_err reuse_guard(const mls_rand *rng, uint8_t guard[4])
+{
+    static __thread uint8_t pool[256];
+    static __thread size_t used = sizeof pool;
+    static __thread pid_t owner;
+    if (rng)
+        return mls_rand_bytes(rng, guard, 4);
+    pid_t pid = getpid();
+    if (used + 4 > sizeof pool || pid != owner) {
+        sp_err e = mls_rand_bytes(NULL, pool, sizeof pool);
+        if (e)
+            return e;
+        used = 0;
+        owner = pid;
+    }
+    memcpy(guard, pool + used, 4);
+    mls_wipe(pool + used, 4);
+    used += 4;
+    return SP_OK;
 }
 
 static mls_ratchet_type ratchet_for(uint8_t content_type)
@@ -88,7 +115,7 @@ sp_err mls_private_message_protect(const mls_authenticated_content *ac, mls_secr
     if (!e)
         e = write_aad(&aad, &c->group_id, c->epoch, c->content_type, &c->authenticated_data);
     if (!e)
-        e = mls_rand_bytes(rng, guard, sizeof guard);
+        e = reuse_guard(rng, guard);
     if (!e)
         e = mls_secret_tree_next(st, mls_leaf(c->sender.index), ratchet_for(c->content_type), &k);
     if (!e) {
@@ -189,8 +216,10 @@ sp_err mls_private_message_open(const mls_private_message *pm, const mls_group_c
     if (e)
         return e;
 
+    /* Peek now, consume only once the message has proven authentic: a forged
+     * or corrupted message must not burn the sender's key (§9.2 deletion). */
     mls_ratchet_key k;
-    e = mls_secret_tree_get(st, mls_leaf(leaf), ratchet_for(pm->content_type), generation, &k);
+    e = mls_secret_tree_peek(st, mls_leaf(leaf), ratchet_for(pm->content_type), generation, &k);
     if (e)
         return e;
     mls_apply_reuse_guard(k.nonce, guard);
@@ -229,6 +258,11 @@ sp_err mls_private_message_open(const mls_private_message *pm, const mls_group_c
         e = get_key(arg, &out->content, pub);
     if (!e)
         e = mls_content_verify(out, ctx, pub);
+    if (!e) {
+        e = mls_secret_tree_get(st, mls_leaf(leaf), ratchet_for(pm->content_type), generation,
+                                &k);
+        mls_wipe(&k, sizeof k);
+    }
     if (e)
         mls_authenticated_content_free(out);
     return e;

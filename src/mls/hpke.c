@@ -103,13 +103,13 @@ static sp_err encap(const uint8_t pkR[MLS_KEM_PUB_LEN], const uint8_t *skS, cons
     uint8_t skE[MLS_KEM_PRIV_LEN], dh[2 * MLS_KEM_SECRET_LEN], kctx[3 * MLS_KEM_PUB_LEN];
     size_t dh_len = MLS_KEM_SECRET_LEN, kctx_len = 2 * MLS_KEM_PUB_LEN;
     sp_err err = mls_hpke_keygen(rng, skE, enc);
-    if (!err) err = mls_x25519(skE, pkR, dh);
+    if (!err) err = mls_x25519_kp(skE, enc, pkR, dh);
     memcpy(kctx, enc, MLS_KEM_PUB_LEN);
     memcpy(kctx + MLS_KEM_PUB_LEN, pkR, MLS_KEM_PUB_LEN);
     if (!err && skS) {
-        err = mls_x25519(skS, pkR, dh + MLS_KEM_SECRET_LEN);
+        err = mls_x25519_pub(skS, kctx + kctx_len);
+        if (!err) err = mls_x25519_kp(skS, kctx + kctx_len, pkR, dh + MLS_KEM_SECRET_LEN);
         dh_len += MLS_KEM_SECRET_LEN;
-        if (!err) err = mls_x25519_pub(skS, kctx + kctx_len);
         kctx_len += MLS_KEM_PUB_LEN;
     }
     if (!err) err = extract_and_expand(dh, dh_len, kctx, kctx_len, ss);
@@ -123,11 +123,12 @@ static sp_err decap(const uint8_t enc[MLS_KEM_PUB_LEN], const uint8_t skR[MLS_KE
 {
     uint8_t dh[2 * MLS_KEM_SECRET_LEN], kctx[3 * MLS_KEM_PUB_LEN];
     size_t dh_len = MLS_KEM_SECRET_LEN, kctx_len = 2 * MLS_KEM_PUB_LEN;
-    sp_err err = mls_x25519(skR, enc, dh);
+    const uint8_t *pkR = kctx + MLS_KEM_PUB_LEN;
     memcpy(kctx, enc, MLS_KEM_PUB_LEN);
-    if (!err) err = mls_x25519_pub(skR, kctx + MLS_KEM_PUB_LEN);
+    sp_err err = mls_x25519_pub(skR, kctx + MLS_KEM_PUB_LEN);
+    if (!err) err = mls_x25519_kp(skR, pkR, enc, dh);
     if (!err && pkS) {
-        err = mls_x25519(skR, pkS, dh + MLS_KEM_SECRET_LEN);
+        err = mls_x25519_kp(skR, pkR, pkS, dh + MLS_KEM_SECRET_LEN);
         dh_len += MLS_KEM_SECRET_LEN;
         memcpy(kctx + kctx_len, pkS, MLS_KEM_PUB_LEN);
         kctx_len += MLS_KEM_PUB_LEN;

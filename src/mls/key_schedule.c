@@ -109,6 +109,38 @@ sp_err mls_external_key_pair(const uint8_t external_secret[MLS_HASH_LEN],
     return mls_hpke_derive_key_pair(external_secret, MLS_HASH_LEN, priv, pub);
 }
 
+static const char EXTERNAL_INIT_LABEL[] = "MLS 1.0 external init secret";
+
+sp_err mls_external_init_sender(const uint8_t external_pub[MLS_KEM_PUB_LEN], const mls_rand *rng,
+                                uint8_t kem_output[MLS_KEM_PUB_LEN],
+                                uint8_t init_secret[MLS_HASH_LEN])
+{
+    if (!external_pub || !kem_output || !init_secret) return SP_ERR_INVALID;
+    mls_hpke_params p = {MLS_HPKE_MODE_BASE, MLS_HPKE_AEAD_AES128GCM, NULL, 0, NULL, 0, NULL, 0};
+    mls_hpke_ctx *c;
+    sp_err err = mls_hpke_setup_sender(&p, external_pub, NULL, rng, kem_output, &c);
+    if (err) return err;
+    err = mls_hpke_export(c, (const uint8_t *)EXTERNAL_INIT_LABEL, sizeof EXTERNAL_INIT_LABEL - 1,
+                          init_secret, MLS_HASH_LEN);
+    mls_hpke_ctx_free(c);
+    return err;
+}
+
+sp_err mls_external_init_receiver(const uint8_t external_priv[MLS_KEM_PRIV_LEN],
+                                  const uint8_t kem_output[MLS_KEM_PUB_LEN],
+                                  uint8_t init_secret[MLS_HASH_LEN])
+{
+    if (!external_priv || !kem_output || !init_secret) return SP_ERR_INVALID;
+    mls_hpke_params p = {MLS_HPKE_MODE_BASE, MLS_HPKE_AEAD_AES128GCM, NULL, 0, NULL, 0, NULL, 0};
+    mls_hpke_ctx *c;
+    sp_err err = mls_hpke_setup_receiver(&p, kem_output, external_priv, NULL, &c);
+    if (err) return err;
+    err = mls_hpke_export(c, (const uint8_t *)EXTERNAL_INIT_LABEL, sizeof EXTERNAL_INIT_LABEL - 1,
+                          init_secret, MLS_HASH_LEN);
+    mls_hpke_ctx_free(c);
+    return err;
+}
+
 /* PSKLabel {PreSharedKeyID id; uint16 index; uint16 count;} */
 sp_err mls_psk_secret(const mls_psk_input *psks, size_t n, uint8_t out[MLS_HASH_LEN])
 {

@@ -72,6 +72,18 @@ sp_err mls_exporter(const uint8_t exporter_secret[MLS_HASH_LEN], const uint8_t *
 sp_err mls_external_key_pair(const uint8_t external_secret[MLS_HASH_LEN],
                              uint8_t priv[MLS_KEM_PRIV_LEN], uint8_t pub[MLS_KEM_PUB_LEN]);
 
+/* External initialisation (§8.3): a joiner by external commit runs
+ * SetupBaseS(external_pub, "") and exports "MLS 1.0 external init secret"
+ * as the init_secret of the epoch it commits; kem_output goes into the
+ * ExternalInit proposal. The group's members redo it from the proposal with
+ * the external private key. */
+sp_err mls_external_init_sender(const uint8_t external_pub[MLS_KEM_PUB_LEN], const mls_rand *rng,
+                                uint8_t kem_output[MLS_KEM_PUB_LEN],
+                                uint8_t init_secret[MLS_HASH_LEN]);
+sp_err mls_external_init_receiver(const uint8_t external_priv[MLS_KEM_PRIV_LEN],
+                                  const uint8_t kem_output[MLS_KEM_PUB_LEN],
+                                  uint8_t init_secret[MLS_HASH_LEN]);
+
 /* One PSK of §8.4: its PreSharedKeyID as encoded bytes (the codec encodes
  * the struct) and the PSK value. Borrowed for the call. */
 typedef struct {

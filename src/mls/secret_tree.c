@@ -167,6 +167,43 @@ void mls_secret_tree_free(mls_secret_tree *t)
     free(t);
 }
 
+sp_err mls_secret_tree_dup(const mls_secret_tree *t, mls_secret_tree **out)
+{
+    if (!t || !out) return SP_ERR_INVALID;
+    mls_secret_tree *c;
+    sp_err err = tree_alloc(t->n_leaves, &t->limits, &c);
+    if (err) return err;
+    if (t->n_nodes) err = grow((void **)&c->nodes, &c->cap_nodes, t->n_nodes, sizeof *c->nodes);
+    if (!err && t->n_nodes) {
+        memcpy(c->nodes, t->nodes, t->n_nodes * sizeof *c->nodes);
+        c->n_nodes = t->n_nodes;
+    }
+    if (!err && t->n_used) err = grow((void **)&c->leaves, &c->cap_used, t->n_used, sizeof *c->leaves);
+    for (size_t i = 0; !err && i < t->n_used; i++) {
+        leaf_state *d = &c->leaves[i];
+        const leaf_state *s = &t->leaves[i];
+        d->leaf = s->leaf;
+        c->n_used++;
+        for (int k = 0; !err && k < 2; k++) {
+            d->r[k].next_gen = s->r[k].next_gen;
+            memcpy(d->r[k].secret, s->r[k].secret, MLS_HASH_LEN);
+            if (s->r[k].n_skipped)
+                err = grow((void **)&d->r[k].skipped, &d->r[k].cap_skipped, s->r[k].n_skipped,
+                           sizeof *d->r[k].skipped);
+            if (!err && s->r[k].n_skipped) {
+                memcpy(d->r[k].skipped, s->r[k].skipped, s->r[k].n_skipped * sizeof *s->r[k].skipped);
+                d->r[k].n_skipped = s->r[k].n_skipped;
+            }
+        }
+    }
+    if (err) {
+        mls_secret_tree_free(c);
+        return err;
+    }
+    *out = c;
+    return SP_OK;
+}
+
 /* ---- deriving a leaf ------------------------------------------------------------ */
 
 /* Splits the stored secret nearest above `leaf` down to the leaf, keeping the
@@ -266,6 +303,18 @@ static sp_err ratchet_step(const uint8_t secret[MLS_HASH_LEN], uint32_t gen, mls
     return err;
 }
 
+/* Index of `gen` among the skipped keys, or n_skipped when absent. */
+static size_t skipped_find(const ratchet *r, uint32_t gen)
+{
+    size_t lo = 0, hi = r->n_skipped;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->skipped[mid].generation < gen) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < r->n_skipped && r->skipped[lo].generation == gen ? lo : r->n_skipped;
+}
+
 /* Drops skipped keys that fell out of the past window. */
 static void prune(ratchet *r, uint32_t max_past)
 {
@@ -307,13 +356,8 @@ sp_err mls_secret_tree_get(mls_secret_tree *t, mls_leaf_idx leaf, mls_ratchet_ty
     if (err) return err;
 
     if (generation < r->next_gen) {
-        size_t lo = 0, hi = r->n_skipped;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (r->skipped[mid].generation < generation) lo = mid + 1;
-            else hi = mid;
-        }
-        if (lo < r->n_skipped && r->skipped[lo].generation == generation) {
+        size_t lo = skipped_find(r, generation);
+        if (lo < r->n_skipped) {
             *out = r->skipped[lo];
             mls_wipe(&r->skipped[lo], sizeof r->skipped[lo]);
             memmove(&r->skipped[lo], &r->skipped[lo + 1], (r->n_skipped - lo - 1) * sizeof *r->skipped);
@@ -355,6 +399,39 @@ sp_err mls_secret_tree_get(mls_secret_tree *t, mls_leaf_idx leaf, mls_ratchet_ty
     } else {
         mls_wipe(r->skipped + r->n_skipped, added * sizeof *r->skipped);
     }
+    mls_wipe(secret, sizeof secret);
+    mls_wipe(next, sizeof next);
+    return err;
+}
+
+sp_err mls_secret_tree_peek(mls_secret_tree *t, mls_leaf_idx leaf, mls_ratchet_type type,
+                            uint32_t generation, mls_ratchet_key *out)
+{
+    ratchet *r;
+    if (!out) return SP_ERR_INVALID;
+    /* Deriving the leaf's ratchets on first use is not a visible change:
+     * the same secrets would be derived by any later call. */
+    sp_err err = find_ratchet(t, leaf, type, &r);
+    if (err) return err;
+    if (generation < r->next_gen) {
+        size_t i = skipped_find(r, generation);
+        if (i < r->n_skipped) {
+            *out = r->skipped[i];
+            return SP_OK;
+        }
+        uint64_t floor = r->next_gen > t->limits.max_past ? r->next_gen - t->limits.max_past : 0;
+        return generation < floor ? SP_ERR_STATE : SP_ERR_EXISTS;
+    }
+    if (generation - r->next_gen > t->limits.max_forward) return SP_ERR_TOO_LARGE;
+    uint8_t secret[MLS_HASH_LEN], next[MLS_HASH_LEN];
+    mls_ratchet_key k;
+    memcpy(secret, r->secret, MLS_HASH_LEN);
+    for (uint64_t g = r->next_gen; !err && g < generation; g++) {
+        err = ratchet_step(secret, (uint32_t)g, &k, next);
+        memcpy(secret, next, MLS_HASH_LEN);
+    }
+    if (!err) err = ratchet_step(secret, generation, out, next);
+    mls_wipe(&k, sizeof k);
     mls_wipe(secret, sizeof secret);
     mls_wipe(next, sizeof next);
     return err;

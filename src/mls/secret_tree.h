@@ -56,6 +56,8 @@ typedef struct mls_secret_tree mls_secret_tree;
 sp_err mls_secret_tree_new(const uint8_t encryption_secret[MLS_HASH_LEN], uint32_t n_leaves,
                            const mls_secret_tree_limits *limits, mls_secret_tree **out);
 void mls_secret_tree_free(mls_secret_tree *t);
+/* An independent deep copy (for staged group states). */
+sp_err mls_secret_tree_dup(const mls_secret_tree *t, mls_secret_tree **out);
 
 /* The sender's side: the key and nonce of the ratchet's next generation,
  * which is consumed. SP_ERR_INVALID for a leaf outside the tree,
@@ -72,6 +74,14 @@ sp_err mls_secret_tree_next(mls_secret_tree *t, mls_leaf_idx leaf, mls_ratchet_t
  *   SP_ERR_INVALID    leaf outside the tree. */
 sp_err mls_secret_tree_get(mls_secret_tree *t, mls_leaf_idx leaf, mls_ratchet_type type,
                            uint32_t generation, mls_ratchet_key *out);
+
+/* Like mls_secret_tree_get but changes nothing: the key and nonce of
+ * `generation` if get would hand them out, with the same errors. A receiver
+ * peeks, decrypts, and only when the AEAD tag checks calls
+ * mls_secret_tree_get to consume the generation, so a forged message cannot
+ * burn a sender's key. */
+sp_err mls_secret_tree_peek(mls_secret_tree *t, mls_leaf_idx leaf, mls_ratchet_type type,
+                            uint32_t generation, mls_ratchet_key *out);
 
 /* The full state (for persistence between messages). The bytes are secret:
  * the caller frees them with sp_buf_free_secret. */

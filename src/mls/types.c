@@ -89,6 +89,24 @@ void mls_capabilities_free(mls_capabilities *c)
     mls_u16_list_free(&c->credentials);
 }
 
+void mls_required_capabilities_free(mls_required_capabilities *r)
+{
+    mls_u16_list_free(&r->extension_types);
+    mls_u16_list_free(&r->proposal_types);
+    mls_u16_list_free(&r->credential_types);
+}
+
+void mls_external_senders_free(mls_external_senders *e)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        mls_bytes_free(&e->v[i].signature_key);
+        mls_credential_free(&e->v[i].credential);
+    }
+    free(e->v);
+    e->v = NULL;
+    e->n = 0;
+}
+
 void mls_hpke_ciphertext_free(mls_hpke_ciphertext *c)
 {
     mls_bytes_free(&c->kem_output);

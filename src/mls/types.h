@@ -178,6 +178,25 @@ typedef struct {
     mls_bytes nonce;
 } mls_psk_id;
 
+/* Payloads of two extensions that change behaviour (§11.1, §12.1.8.1); the
+ * others (application_id, external_pub, ratchet_tree) are opaque<V> or a
+ * ratchet tree. Decode an extension's data with mls_*_decode (mls/codec.h). */
+typedef struct {
+    mls_u16_list extension_types;
+    mls_u16_list proposal_types;
+    mls_u16_list credential_types;
+} mls_required_capabilities;
+
+typedef struct {
+    mls_bytes signature_key;
+    mls_credential credential;
+} mls_external_sender;
+
+typedef struct {
+    mls_external_sender *v;
+    size_t n;
+} mls_external_senders;
+
 /* ---- the ratchet tree (§7) ---------------------------------------------------------- */
 
 typedef struct {
@@ -369,6 +388,8 @@ void mls_extension_list_free(mls_extension_list *l);
 void mls_credential_free(mls_credential *c);
 void mls_capabilities_free(mls_capabilities *c);
 void mls_hpke_ciphertext_free(mls_hpke_ciphertext *c);
+void mls_required_capabilities_free(mls_required_capabilities *r);
+void mls_external_senders_free(mls_external_senders *e);
 void mls_psk_id_free(mls_psk_id *p);
 void mls_leaf_node_free(mls_leaf_node *l);
 void mls_parent_node_free(mls_parent_node *p);

@@ -2,7 +2,7 @@
 this project did not write): every RPC, every error code, malformed and over-long input, then the
 reactor staying responsive while 20 Unlocks hash on the worker pool."""
 import os, sys, tempfile, time, shutil, threading
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import spd
 from spd import pb, health_pb, AUTH, SPACE, status_of
 import grpc

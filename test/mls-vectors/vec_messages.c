@@ -1,10 +1,13 @@
 /* vec_messages.c — messages.json: every structure decodes and re-encodes to the same
- * bytes (RFC 9420 §6, §7, §12), for every cipher suite's items. */
+ * bytes (RFC 9420 §6, §7, §12), for every cipher suite's items; and the key packages
+ * of the Ed25519 suites (1 and 3) carry valid leaf and package signatures, which
+ * checks the to-be-signed encodings. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mls/codec.h"
+#include "mls/signed.h"
 #include "vectors.h"
 
 /* Decodes bytes as T, re-encodes, compares; a non-NULL extra runs on the decoded value. */
@@ -45,6 +48,9 @@ static int check_message(const mls_message *m)
                  b.len == m->key_package.raw.len &&
                  memcmp(b.data, m->key_package.raw.data, b.len) == 0;
         sp_buf_free(&b);
+        uint16_t cs = m->key_package.cipher_suite;
+        if (ok && (cs == 1 || cs == 3))
+            ok = mls_key_package_verify(&m->key_package) == SP_OK;
         return ok;
     }
     return 1;

@@ -6,8 +6,11 @@
 
 #include "base/hex.h"
 #include "check.h"
+#include "json.h"
+#include "mls/tls.h"
 #include "mls/crypto.h"
 #include "mls/hpke.h"
+#include "mls/key_schedule.h"
 #include "mls/tree_math.h"
 
 CHECK_MAIN_DEFS
@@ -155,7 +158,10 @@ static void test_rand_and_x25519(void)
     uint8_t s1[32], s2[32], zero[32] = {0};
     CHECK(mls_x25519(p1, q2, s1) == SP_OK && mls_x25519(p2, q1, s2) == SP_OK);
     CHECK_MEM(s1, s2, 32);
+    CHECK(mls_x25519_kp(p1, q1, q2, s2) == SP_OK);
+    CHECK_MEM(s1, s2, 32);
     CHECK(mls_x25519(p1, zero, s1) == SP_ERR_CRYPTO);
+    CHECK(mls_x25519_kp(p1, q1, zero, s1) == SP_ERR_CRYPTO);
 }
 
 static void test_hpke_errors(void)
@@ -209,6 +215,78 @@ static void test_hpke_errors(void)
     CHECK(mls_decrypt_with_label(skR, "M", NULL, 0, kem, out.data, out.len, &pt2) == SP_ERR_CRYPTO);
     sp_buf_free(&out);
     sp_buf_free_secret(&pt2);
+}
+
+/* KeyPackageRef against an external value: welcome.json's Welcome names its new member by
+ * MakeKeyPackageRef of the vector's KeyPackage (RFC 9420 §5.2). */
+static void test_key_package_ref(void)
+{
+    json *root = json_load_file("test/vectors/mls/welcome.json");
+    const json *c = json_at(root, 0);
+    size_t kn, wn;
+    uint8_t *kp = json_gethex(c, "key_package", &kn), *w = json_gethex(c, "welcome", &wn);
+    uint8_t ref[MLS_HASH_LEN];
+    CHECK(root && kp && w && kn > 4);
+    if (!(root && kp && w && kn > 4)) goto out;
+    /* MLSMessage: version, wire_format, then the KeyPackage; a Welcome starts with the
+     * cipher suite and then secrets<V>, whose first entry starts with new_member<V>. */
+    CHECK(mls_make_key_package_ref(kp + 4, kn - 4, ref) == SP_OK);
+    sp_reader r, secrets;
+    sp_slice new_member = {NULL, 0};
+    sp_reader_init(&r, w, wn);
+    CHECK(sp_read_skip(&r, 6) == SP_OK && mls_read_vec(&r, &secrets) == SP_OK &&
+          mls_read_opaque(&secrets, &new_member) == SP_OK);
+    CHECK(new_member.len == MLS_HASH_LEN && memcmp(new_member.ptr, ref, MLS_HASH_LEN) == 0);
+    /* the proposal label differs */
+    uint8_t pref[MLS_HASH_LEN];
+    CHECK(mls_make_proposal_ref(kp + 4, kn - 4, pref) == SP_OK && memcmp(pref, ref, 32) != 0);
+out:
+    free(kp);
+    free(w);
+    json_free(root);
+}
+
+/* The key schedule pieces the vectors do not cover: external init (§8.3) and argument checks. */
+static void test_key_schedule_extras(void)
+{
+    uint8_t ext[MLS_HASH_LEN] = {9}, priv[32], pub[32], kem[32], a[32], b[32], other[32], op[32];
+    CHECK(mls_external_key_pair(ext, priv, pub) == SP_OK);
+    CHECK(mls_external_init_sender(pub, NULL, kem, a) == SP_OK);
+    CHECK(mls_external_init_receiver(priv, kem, b) == SP_OK);
+    CHECK_MEM(a, b, 32);
+    CHECK(mls_hpke_keygen(NULL, other, op) == SP_OK);
+    CHECK(mls_external_init_receiver(other, kem, b) == SP_OK && memcmp(a, b, 32) != 0);
+    uint8_t zero[32] = {0};
+    CHECK(mls_external_init_receiver(priv, zero, b) == SP_ERR_CRYPTO);
+
+    /* NULL commit/psk secrets are the all-zero ones */
+    mls_epoch_secrets s1, s2;
+    uint8_t init[32] = {1}, gc[3] = {1, 2, 3};
+    CHECK(mls_key_schedule(init, NULL, NULL, gc, sizeof gc, &s1) == SP_OK);
+    CHECK(mls_key_schedule(init, zero, zero, gc, sizeof gc, &s2) == SP_OK);
+    CHECK(memcmp(&s1, &s2, sizeof s1) == 0);
+    CHECK(mls_key_schedule(init, NULL, NULL, NULL, 3, &s2) == SP_ERR_INVALID);
+    uint8_t wk[16], wn[12], wk2[16];
+    CHECK(mls_welcome_key_nonce(s1.welcome_secret, wk, wn) == SP_OK);
+    CHECK(mls_welcome_key_nonce(s1.joiner_secret, wk2, wn) == SP_OK && memcmp(wk, wk2, 16) != 0);
+    mls_epoch_secrets_wipe(&s1);
+    mls_epoch_secrets_wipe(&s2);
+    CHECK(memcmp(&s1, &s2, sizeof s1) == 0);
+
+    /* PSK secret: none is all zeros; order matters */
+    uint8_t ps[32], ps2[32];
+    CHECK(mls_psk_secret(NULL, 0, ps) == SP_OK && memcmp(ps, zero, 32) == 0);
+    mls_psk_input in[2] = {{(const uint8_t *)"a", 1, (const uint8_t *)"k1", 2},
+                           {(const uint8_t *)"b", 1, (const uint8_t *)"k2", 2}};
+    mls_psk_input rev[2] = {in[1], in[0]};
+    CHECK(mls_psk_secret(in, 2, ps) == SP_OK && mls_psk_secret(rev, 2, ps2) == SP_OK);
+    CHECK(memcmp(ps, ps2, 32) != 0);
+    CHECK(mls_psk_secret(in, 70000, ps) == SP_ERR_TOO_LARGE);
+    sp_buf id = SP_BUF_INIT;
+    CHECK(mls_psk_id_encode_resumption(&id, 1, (const uint8_t *)"g", 1, 5, (const uint8_t *)"nn", 2) == SP_OK);
+    static const uint8_t want_id[] = {2, 1, 1, 'g', 0, 0, 0, 0, 0, 0, 0, 5, 2, 'n', 'n'};
+    CHECK(id.len == sizeof want_id && memcmp(id.data, want_id, sizeof want_id) == 0);
+    sp_buf_free(&id);
 }
 
 /* Structural invariants of the tree for any leaf count. */
@@ -269,5 +347,7 @@ int main(void)
     test_rand_and_x25519();
     test_hpke_errors();
     test_tree_math();
+    test_key_package_ref();
+    test_key_schedule_extras();
     return check_done();
 }

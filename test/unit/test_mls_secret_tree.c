@@ -105,6 +105,37 @@ static void test_window(void)
     mls_secret_tree_free(snd);
 }
 
+static void test_peek(void)
+{
+    mls_secret_tree *snd, *rcv;
+    mls_secret_tree_limits lim = {10, 4};
+    CHECK(mls_secret_tree_new(SECRET, 4, &lim, &snd) == SP_OK);
+    CHECK(mls_secret_tree_new(SECRET, 4, &lim, &rcv) == SP_OK);
+    mls_ratchet_key sent[8], p, g;
+    for (uint32_t i = 0; i < 8; i++)
+        CHECK(mls_secret_tree_next(snd, mls_leaf(2), MLS_RATCHET_APPLICATION, &sent[i]) == SP_OK);
+    sp_buf before = SP_BUF_INIT, after = SP_BUF_INIT;
+    /* a first peek may derive the leaf; from then on peeks change nothing */
+    CHECK(mls_secret_tree_peek(rcv, mls_leaf(2), MLS_RATCHET_APPLICATION, 5, &p) == SP_OK);
+    CHECK(same_key(&p, &sent[5]));
+    CHECK(mls_secret_tree_encode(rcv, &before) == SP_OK);
+    CHECK(mls_secret_tree_peek(rcv, mls_leaf(2), MLS_RATCHET_APPLICATION, 5, &p) == SP_OK);
+    CHECK(mls_secret_tree_peek(rcv, mls_leaf(2), MLS_RATCHET_APPLICATION, 11, &p) == SP_ERR_TOO_LARGE);
+    CHECK(mls_secret_tree_encode(rcv, &after) == SP_OK);
+    CHECK(before.len == after.len && memcmp(before.data, after.data, before.len) == 0);
+    /* consume, then peek agrees with get on skipped and used generations */
+    CHECK(mls_secret_tree_get(rcv, mls_leaf(2), MLS_RATCHET_APPLICATION, 5, &g) == SP_OK && same_key(&g, &p));
+    CHECK(mls_secret_tree_peek(rcv, mls_leaf(2), MLS_RATCHET_APPLICATION, 3, &p) == SP_OK && same_key(&p, &sent[3]));
+    CHECK(mls_secret_tree_peek(rcv, mls_leaf(2), MLS_RATCHET_APPLICATION, 5, &p) == SP_ERR_EXISTS);
+    CHECK(mls_secret_tree_peek(rcv, mls_leaf(2), MLS_RATCHET_APPLICATION, 1, &p) == SP_ERR_STATE);
+    CHECK(mls_secret_tree_peek(rcv, mls_leaf(2), MLS_RATCHET_APPLICATION, 6, &p) == SP_OK && same_key(&p, &sent[6]));
+    CHECK(mls_secret_tree_get(rcv, mls_leaf(2), MLS_RATCHET_APPLICATION, 3, &g) == SP_OK && same_key(&g, &sent[3]));
+    sp_buf_free_secret(&before);
+    sp_buf_free_secret(&after);
+    mls_secret_tree_free(snd);
+    mls_secret_tree_free(rcv);
+}
+
 static void test_persistence(void)
 {
     mls_secret_tree *a, *b, *ref;
@@ -124,6 +155,18 @@ static void test_persistence(void)
     CHECK(mls_secret_tree_get(ref, mls_leaf(9), MLS_RATCHET_HANDSHAKE, 1, &k2) == SP_OK && same_key(&k, &k2));
     CHECK(mls_secret_tree_next(b, mls_leaf(15), MLS_RATCHET_APPLICATION, &k) == SP_OK);
     CHECK(mls_secret_tree_get(ref, mls_leaf(15), MLS_RATCHET_APPLICATION, 0, &k2) == SP_OK && same_key(&k, &k2));
+    /* a duplicate is equal, then independent */
+    mls_secret_tree *d;
+    sp_buf e1 = SP_BUF_INIT, e2 = SP_BUF_INIT;
+    CHECK(mls_secret_tree_dup(b, &d) == SP_OK);
+    CHECK(mls_secret_tree_encode(b, &e1) == SP_OK && mls_secret_tree_encode(d, &e2) == SP_OK);
+    CHECK(e1.len == e2.len && memcmp(e1.data, e2.data, e1.len) == 0);
+    CHECK(mls_secret_tree_get(d, mls_leaf(5), MLS_RATCHET_APPLICATION, 4, &k) == SP_OK);
+    CHECK(mls_secret_tree_get(d, mls_leaf(5), MLS_RATCHET_APPLICATION, 4, &k) == SP_ERR_EXISTS);
+    CHECK(mls_secret_tree_get(b, mls_leaf(5), MLS_RATCHET_APPLICATION, 4, &k2) == SP_OK && same_key(&k, &k2));
+    mls_secret_tree_free(d);
+    sp_buf_free_secret(&e1);
+    sp_buf_free_secret(&e2);
     /* encode(decode(x)) == x */
     sp_buf enc2 = SP_BUF_INIT;
     mls_secret_tree *c;
@@ -201,6 +244,7 @@ int main(void)
 {
     test_sender_receiver();
     test_window();
+    test_peek();
     test_persistence();
     test_sender_data();
     return check_done();

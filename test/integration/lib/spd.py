@@ -2,10 +2,10 @@
 proto/ with protoc into a temp dir, start/stop spacepandad on a free port in a data dir, call
 methods generically (channel.unary_unary by path), and count checks.
 
-Not a test itself (no number prefix, so test/run.sh does not run it)."""
-import os, re, signal, subprocess, sys, tempfile, time, importlib
+Lives in lib/ so test/run.sh does not run it as a test."""
+import atexit, os, re, shutil, signal, subprocess, sys, tempfile, time, importlib
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BUILD = os.path.join(ROOT, os.environ.get("SP_BUILD", "build"))
 DAEMON = os.path.join(BUILD, "spacepandad")
 CLI = os.path.join(BUILD, "spacepanda")
@@ -13,6 +13,7 @@ CLI = os.path.join(BUILD, "spacepanda")
 import grpc
 
 _gen = tempfile.mkdtemp(prefix="sp-pb2-")
+atexit.register(shutil.rmtree, _gen, True)
 subprocess.check_call(["protoc", "--proto_path=" + os.path.join(ROOT, "proto"), "--python_out=" + _gen,
                        "spacepanda.proto", "health.proto"])
 sys.path.insert(0, _gen)
@@ -51,11 +52,13 @@ class Daemon:
     def start(self, timeout=15):
         self.log_path = os.path.join(self.data_dir + ".log")
         self.log = open(self.log_path, "ab")
+        start_at = self.log.tell()  # earlier runs of this data dir logged before: skip them
         self.proc = subprocess.Popen([DAEMON, "--grpc-port", "0", "--p2p-port", "0", "--data-dir",
                                       self.data_dir] + self.extra, stdout=self.log, stderr=self.log)
         deadline = time.time() + timeout
         while time.time() < deadline:
             with open(self.log_path, "rb") as f:
+                f.seek(start_at)
                 text = f.read().decode(errors="replace")
             m = re.findall(r"gRPC listening on [^ ]*:(\d+)\n", text)
             if m:
