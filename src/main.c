@@ -34,8 +34,6 @@
 #include "store/db.h"
 #include "net/node.h"
 #include "rpc/services/network.h"
-#include "chat/channels.h"
-#include "rpc/services/chat_svc.h"
 
 #define SPACEPANDAD_VERSION "0.1.0"
 #define DEFAULT_GRPC_ADDR "127.0.0.1"
@@ -68,7 +66,6 @@ typedef struct {
     net_persist *net_persist;
     net_node *net;
     rpc_network *net_svc;
-    chat_channels *channels;
 } daemon_state;
 
 /* ---- flags ---------------------------------------------------------------------------- */
@@ -287,13 +284,6 @@ static void sd_notify_msg(const char *msg)
     close(fd);
 }
 
-/* The network service's token check: the same sessions as every other service. */
-static sp_err session_check(void *ctx, const char *token)
-{
-    chat_session s;
-    return chat_auth_check(ctx, token, &s);
-}
-
 /* ---- signals and shutdown --------------------------------------------------------------- */
 
 static void on_drained(void *arg)
@@ -381,12 +371,9 @@ static int run(daemon_state *d)
     {
         char path[PATH_MAX + 16], err[256];
         net_node_config nc = {.listen_port = (uint16_t)cfg->p2p_port,
-                              .on_msg = chat_channels_on_net};
+};
         snprintf(path, sizeof path, "%s/net.db", cfg->data_dir);
-        e = chat_channels_new(d->base, d->store, d->spaces, NULL, &d->channels);
-        nc.on_msg_arg = d->channels;
-        if (!e)
-            e = net_identity_load_or_create(cfg->data_dir, &d->net_id);
+        e = net_identity_load_or_create(cfg->data_dir, &d->net_id);
         if (!e)
             e = net_persist_sqlite_open(path, &d->net_persist);
         if (!e)
@@ -395,16 +382,9 @@ static int run(daemon_state *d)
             if (net_node_connect(d->net, cfg->peers[i], NULL, NULL, err, sizeof err))
                 SP_WARN("main: --peer %s: %s", cfg->peers[i], err);
         if (!e)
-            e = rpc_register_network(d->rpc, d->net, session_check, d->auth, &d->net_svc);
-        if (!e) {
-            /* channels created here are ordered here; the engine speaks through the node */
+            e = rpc_register_network(d->rpc, d->net, NULL, NULL, &d->net_svc);
+        if (!e)
             e = chat_spaces_set_self_peer(d->spaces, net_node_peer_id(d->net));
-            chat_channels_set_net(d->channels, d->net);
-        }
-        if (!e)
-            e = rpc_register_channel(d->rpc, d->auth, d->channels);
-        if (!e)
-            e = rpc_register_message(d->rpc, d->auth, d->channels);
         if (e) {
             SP_ERROR("main: p2p network: %s", sp_strerror(e));
             return 1;
@@ -454,7 +434,6 @@ int main(int argc, char **argv)
     net_node_free(d.net); /* before the engine: the node hands it messages */
     net_persist_free(d.net_persist);
     net_identity_free(d.net_id);
-    chat_channels_free(d.channels);
     chat_auth_free(d.auth);
     sp_workers_free(d.workers);
     chat_spaces_free(d.spaces);
