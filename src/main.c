@@ -34,6 +34,8 @@
 #include "store/db.h"
 #include "net/node.h"
 #include "rpc/services/network.h"
+#include "chat/channels.h"
+#include "rpc/services/chat_svc.h"
 
 #define SPACEPANDAD_VERSION "0.1.0"
 #define DEFAULT_GRPC_ADDR "127.0.0.1"
@@ -66,6 +68,7 @@ typedef struct {
     net_persist *net_persist;
     net_node *net;
     rpc_network *net_svc;
+    chat_channels *channels;
 } daemon_state;
 
 /* ---- flags ---------------------------------------------------------------------------- */
@@ -371,9 +374,12 @@ static int run(daemon_state *d)
     {
         char path[PATH_MAX + 16], err[256];
         net_node_config nc = {.listen_port = (uint16_t)cfg->p2p_port,
-};
+                              .on_msg = chat_channels_on_net};
         snprintf(path, sizeof path, "%s/net.db", cfg->data_dir);
-        e = net_identity_load_or_create(cfg->data_dir, &d->net_id);
+        e = chat_channels_new(d->base, d->store, d->spaces, NULL, &d->channels);
+        nc.on_msg_arg = d->channels;
+        if (!e)
+            e = net_identity_load_or_create(cfg->data_dir, &d->net_id);
         if (!e)
             e = net_persist_sqlite_open(path, &d->net_persist);
         if (!e)
@@ -383,8 +389,15 @@ static int run(daemon_state *d)
                 SP_WARN("main: --peer %s: %s", cfg->peers[i], err);
         if (!e)
             e = rpc_register_network(d->rpc, d->net, NULL, NULL, &d->net_svc);
-        if (!e)
+        if (!e) {
+            /* channels created here are ordered here; the engine speaks through the node */
             e = chat_spaces_set_self_peer(d->spaces, net_node_peer_id(d->net));
+            chat_channels_set_net(d->channels, d->net);
+        }
+        if (!e)
+            e = rpc_register_channel(d->rpc, d->auth, d->channels);
+        if (!e)
+            e = rpc_register_message(d->rpc, d->auth, d->channels);
         if (e) {
             SP_ERROR("main: p2p network: %s", sp_strerror(e));
             return 1;
@@ -434,6 +447,7 @@ int main(int argc, char **argv)
     net_node_free(d.net); /* before the engine: the node hands it messages */
     net_persist_free(d.net_persist);
     net_identity_free(d.net_id);
+    chat_channels_free(d.channels);
     chat_auth_free(d.auth);
     sp_workers_free(d.workers);
     chat_spaces_free(d.spaces);

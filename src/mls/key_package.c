@@ -46,21 +46,7 @@ sp_err mls_leaf_node_init(mls_leaf_node *leaf, const uint8_t *identity, size_t i
     return SP_OK;
 }
 
-sp_err mls_leaf_node_sign(mls_leaf_node *leaf, const mls_signer *signer, sp_slice group_id,
-                          uint32_t leaf_index)
-{
-    sp_buf b = SP_BUF_INIT;
-    uint8_t sig[MLS_SIG_LEN];
-    sp_err e = mls_leaf_node_write_tbs(&b, leaf, group_id, leaf_index);
-    if (!e && b.failed)
-        e = SP_ERR_NOMEM;
-    if (!e)
-        e = mls_sign_with_label(signer, "LeafNodeTBS", b.data, b.len, sig);
-    if (!e)
-        e = mls_bytes_set(&leaf->signature, sig, sizeof sig);
-    sp_buf_free(&b);
-    return e;
-}
+/* mls_leaf_node_sign is defined once, in signed.c (main's mlscodec): same contract. */
 
 sp_err mls_key_package_create(const uint8_t *identity, size_t id_len, const mls_signer *signer,
                               const mls_rand *rng, mls_key_package *kp,
@@ -137,9 +123,4 @@ sp_err mls_key_package_validate(const mls_key_package *kp, uint64_t now)
     return e;
 }
 
-sp_err mls_key_package_ref(const mls_key_package *kp, uint8_t out[MLS_HASH_LEN])
-{
-    if (!kp->raw.len)
-        return SP_ERR_INVALID;
-    return mls_make_key_package_ref(kp->raw.data, kp->raw.len, out);
-}
+/* mls_key_package_ref is defined once, in signed.c (main's mlscodec): same contract. */
