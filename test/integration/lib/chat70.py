@@ -45,6 +45,14 @@ def wait_until(fn, timeout=10.0, step=0.05):
         time.sleep(step)
 
 
+def safe(fn, default=None):
+    """fn() or default when it raises an RPC error (for polling)."""
+    try:
+        return fn()
+    except grpc.RpcError:
+        return default
+
+
 def code_of(fn):
     try:
         fn()
