@@ -437,6 +437,52 @@ static chat_op *find_op(chan *ch, uint64_t request_id)
     return NULL;
 }
 
+/* Our staged state for a commit sent to the home daemon is also kept in the store, so that a
+ * daemon restarted before the answer can still follow its own commit when it is accepted. */
+static void pend_key(char *out, size_t cap, const char *channel_id, uint64_t request_id)
+{
+    snprintf(out, cap, "pend:%s:%016" PRIx64, channel_id, request_id);
+}
+
+static sp_err pend_save(chat_channels *c, const chat_op *op)
+{
+    char key[120];
+    pend_key(key, sizeof key, op->ch->id, op->request_id);
+    sp_buf b;
+    sp_buf_init(&b);
+    sp_err e = sp_buf_append(&b, op->user_id, 36);
+    if (!e)
+        e = mls_group_save(op->next_state, &b);
+    if (!e)
+        e = store_meta_put(c->db, key, b.data, b.len);
+    sp_buf_free_secret(&b);
+    return e;
+}
+
+static void pend_drop(chat_channels *c, const char *channel_id, uint64_t request_id)
+{
+    char key[120];
+    pend_key(key, sizeof key, channel_id, request_id);
+    store_meta_put(c->db, key, (const uint8_t *)"", 0);
+}
+
+/* The staged state of our own commit request_id for user_id, from the store; NULL if none. */
+static mls_group *pend_load(chat_channels *c, const char *channel_id, uint64_t request_id, const char *user_id)
+{
+    char key[120];
+    uint8_t *v = NULL;
+    size_t n = 0;
+    pend_key(key, sizeof key, channel_id, request_id);
+    if (store_meta_get(c->db, key, &v, &n) != SP_OK)
+        return NULL;
+    mls_group *g = NULL;
+    if (n > 36 && memcmp(v, user_id, 36) == 0 && mls_group_load(v + 36, n - 36, NULL, &g) != SP_OK)
+        g = NULL;
+    OPENSSL_cleanse(v, n);
+    free(v);
+    return g;
+}
+
 typedef struct staged {
     struct staged *next;
     member *m;
@@ -492,9 +538,13 @@ static int apply_commit(chat_channels *c, chan *ch, const chat_commit_msg *m)
         if (!s)
             break;
         s->m = mb;
+        mls_group *own = NULL;
         if (op && strcmp(op->user_id, mb->user_id) == 0 && op->next_state && op->epoch == m->epoch) {
             s->next_state = op->next_state;
             op->next_state = NULL;
+        } else if (!op && strcmp(m->proposer, c->self) == 0 &&
+                   (own = pend_load(c, ch->id, m->request_id, mb->user_id)) != NULL) {
+            s->next_state = own; /* our own commit, accepted after a restart */
         } else {
             mls_process_info info;
             sp_err e = mls_group_stage(mb->g, m->commit.ptr, m->commit.len, &s->next_state, &info);
@@ -563,6 +613,8 @@ static int apply_commit(chat_channels *c, chan *ch, const chat_commit_msg *m)
         free(list);
         list = n;
     }
+    if (strcmp(m->proposer, c->self) == 0)
+        pend_drop(c, ch->id, m->request_id);
     SP_DEBUG("chat: channel %.16s: epoch %" PRIu64 " applied", ch->id, m->epoch + 1);
     if (op)
         op_finish(op, SP_OK, NULL);
@@ -650,6 +702,13 @@ static int is_local_user(chat_channels *c, const char *user_id)
 void chan_on_accepted(chat_channels *c, const char *origin, const chat_commit_msg *m, sp_slice raw)
 {
     char q[80];
+    chan *known = NULL;
+    if (origin && chan_get(c, m->channel_id, &known) == SP_OK && known->home[0] &&
+        strcmp(origin, known->home) != 0) {
+        SP_WARN("chat: channel %.16s: an accepted commit from %.16s, which is not the home daemon, ignored",
+                m->channel_id, origin);
+        return;
+    }
     queue_name(q, sizeof q, 'c', m->channel_id);
     /* Every accepted commit is logged (they are public handshake messages), so a member that
      * joins or falls behind can replay what it lacks in order. */
@@ -689,10 +748,12 @@ void chan_on_accepted(chat_channels *c, const char *origin, const chat_commit_ms
 
 void chan_on_reject(chat_channels *c, const char *origin, const chat_reject_msg *m)
 {
-    (void)origin;
     chan *ch;
     if (chan_get(c, m->channel_id, &ch) != SP_OK)
         return;
+    if (origin && strcmp(origin, c->self) != 0 && strcmp(origin, ch->home) != 0)
+        return; /* only the orderer may say no */
+    pend_drop(c, ch->id, m->request_id);
     chat_op *op = find_op(ch, m->request_id);
     if (!op)
         return;
@@ -856,7 +917,9 @@ static void op_submit(chat_op *op)
     } else if (!op->ch->home[0]) {
         op_finish(op, SP_ERR_AGAIN, "the channel's home daemon is not known yet");
     } else {
-        e = net_node_unicast(c->node, op->ch->home, CHAT_PT_COMMIT_PROPOSE, raw.data, raw.len, NULL);
+        e = pend_save(c, op);
+        if (!e)
+            e = net_node_unicast(c->node, op->ch->home, CHAT_PT_COMMIT_PROPOSE, raw.data, raw.len, NULL);
         if (e)
             op_finish(op, e, "cannot send the commit to the channel's home daemon");
     }

@@ -122,5 +122,10 @@ if [ "${DEMO:-0}" = 1 ]; then
   done
   echo
 fi
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+for i in 1 2 3; do
+  ok bash -c "! grep -q -e Sanitizer -e 'runtime error' '$tmp/log$i'"
+done
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

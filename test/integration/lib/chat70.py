@@ -1,7 +1,7 @@
 """chat70 — helpers for the 70_* integration tests: real spacepandad processes in temporary data
 directories on free ports, driven through Debian's python3-grpcio with message classes generated
 by protoc at test time."""
-import os, re, subprocess, sys, tempfile, threading, time
+import os, re, shutil, subprocess, sys, tempfile, threading, time
 
 import grpc
 
@@ -29,7 +29,20 @@ def check(cond, what):
     return cond
 
 
+_daemons = []
+
+
 def summary():
+    """Checks every daemon's log for sanitizer reports, removes the temporary directory, and
+    prints the last line."""
+    for d in _daemons:
+        try:
+            log = d.log()
+        except OSError:
+            continue
+        bad = [l for l in log.splitlines() if "Sanitizer" in l or "runtime error" in l]
+        check(not bad, f"{d.name}: no sanitizer report in the log" + (f": {bad[0]}" if bad else ""))
+    shutil.rmtree(TMP, ignore_errors=True)
     print(f"{_passed} passed, {_failed} failed")
     return 1 if _failed or not _passed else 0
 
@@ -89,6 +102,7 @@ class Daemon:
         self.extra = list(extra)
         self.proc = None
         self.p2p_port = 0
+        _daemons.append(self)
 
     def start(self):
         self.logf = os.path.join(self.dir, "daemon.log")
