@@ -412,7 +412,11 @@ static void orderer_decide(chat_channels *c, chan *ch, const chat_commit_msg *m,
     }
     if (c->node && net_node_broadcast(c->node, CHAT_PT_COMMIT_ACCEPTED, raw.ptr, raw.len, NULL) != SP_OK)
         SP_ERROR("chat: channel %.16s: cannot broadcast accepted commit", ch->id);
-    chan_on_accepted(c, c->self, m, raw);
+    /* Applied from its encoding, like everyone else does: m may point into the proposer's op,
+     * which applying frees. */
+    chat_commit_msg own;
+    if (chat_commit_decode(raw.ptr, raw.len, &own) == SP_OK)
+        chan_on_accepted(c, c->self, &own, raw);
 }
 
 void chan_on_propose(chat_channels *c, const char *origin, const chat_commit_msg *m, sp_slice raw)
@@ -739,8 +743,7 @@ void chan_on_accepted(chat_channels *c, const char *origin, const chat_commit_ms
         sp_err e = do_join(c, m->joiner, &req, origin, id, why, sizeof why);
         if (e == SP_OK) {
             SP_INFO("chat: %s joined channel %.16s (added by a member)", m->joiner, id);
-            keydir_consumed(c, m->joiner);
-        } else if (e != SP_ERR_STATE) {
+        } else if (!(e == SP_ERR_STATE && ch && chan_member(ch, m->joiner))) {
             SP_WARN("chat: %s could not join channel %.16s: %s", m->joiner, m->channel_id, why);
         }
     }
@@ -1032,14 +1035,7 @@ sp_err chat_add_member(chat_channels *c, const char *user_id, const char *channe
     if (is_local_user(c, target)) {
         e = keypackage_make(c, target, &kp);
     } else {
-        char *peer = NULL;
-        uint8_t *bytes = NULL;
-        size_t len = 0;
-        e = store_kpdir_take(c->db, target, &peer, &bytes, &len);
-        if (!e)
-            e = sp_buf_append(&kp, bytes, len);
-        free(peer);
-        free(bytes);
+        e = keydir_take(c, target, &kp);
         if (e == SP_ERR_NOT_FOUND) {
             say(msg, msglen, "no key package is known for that user (their daemon has not published one)");
             sp_buf_free(&kp);
@@ -1243,6 +1239,8 @@ static sp_err do_join(chat_channels *c, const char *user_id, const chat_join_req
         e = sync_roster(c, &tmp, g);
     if (!e)
         e = store_keypkg_delete(c->db, ref, sizeof ref);
+    if (!e && home_hint)
+        keydir_consumed(c, user_id, ref); /* auto-join: a published key package was used */
     if (!e) {
         char key[160];
         snprintf(key, sizeof key, "left:%s:%s", id, user_id);
@@ -1375,6 +1373,12 @@ void chat_channels_on_net(void *arg, const net_msg *nm)
         chat_app_msg m;
         if (!(e = chat_app_decode(nm->payload.ptr, nm->payload.len, &m)))
             delivery_on_app(c, nm, &m, 0);
+        break;
+    }
+    case CHAT_PT_KP_USED: {
+        chat_kp_used_msg m;
+        if (!(e = chat_kp_used_decode(nm->payload.ptr, nm->payload.len, &m)))
+            keydir_on_used(c, nm->origin, &m);
         break;
     }
     case CHAT_PT_EPOCH_AUTH: {

@@ -117,7 +117,11 @@ sp_err keypackage_make(chat_channels *c, const char *user_id, sp_buf *kp);
 sp_err keypackage_for_welcome(chat_channels *c, const mls_welcome *w, uint8_t ref[MLS_HASH_LEN],
                               char owner[37], uint8_t **priv, size_t *priv_len);
 /* A published directory key package was used: publish another. */
-void keydir_consumed(chat_channels *c, const char *user_id);
+void keydir_consumed(chat_channels *c, const char *user_id, const uint8_t ref[MLS_HASH_LEN]);
+void keydir_on_used(chat_channels *c, const char *origin, const chat_kp_used_msg *m);
+/* Takes a key package of user_id from the directory (kp: MLSMessage bytes) and tells every daemon
+ * it is used. SP_ERR_NOT_FOUND when none is known. */
+sp_err keydir_take(chat_channels *c, const char *user_id, sp_buf *kp);
 
 /* delivery.c */
 void delivery_on_app(chat_channels *c, const net_msg *nm, const chat_app_msg *m, int from_queue);

@@ -8,10 +8,12 @@
 #include <string.h>
 #include <openssl/crypto.h>
 
+#include "base/hex.h"
 #include "base/log.h"
 #include "base/rand.h"
 #include "mls/codec.h"
 #include "store/mls_state.h"
+#include "store/kpdir_delete.h"
 #include "store/profile_ids.h"
 #include "store/profiles.h"
 #include "store/spaces.h"
@@ -141,6 +143,85 @@ sp_err keypackage_for_welcome(chat_channels *c, const mls_welcome *w, uint8_t re
 
 /* ---- the directory -------------------------------------------------------------------------- */
 
+#define PUBLISHED_PER_USER 3
+
+static void used_key(char *out, size_t cap, const uint8_t ref[MLS_HASH_LEN])
+{
+    char hex[2 * MLS_HASH_LEN + 1];
+    sp_hex_encode(ref, MLS_HASH_LEN, hex);
+    snprintf(out, cap, "kpused:%s", hex);
+}
+
+/* A used key package is remembered (a tombstone), so a late copy of its publication — catch-up
+ * replays old frames — does not bring it back into the directory. */
+static int kp_is_used(chat_channels *c, const uint8_t ref[MLS_HASH_LEN])
+{
+    char key[100];
+    uint8_t *v = NULL;
+    size_t n = 0;
+    used_key(key, sizeof key, ref);
+    sp_err e = store_meta_get(c->db, key, &v, &n);
+    free(v);
+    return e == SP_OK;
+}
+
+static void kp_mark_used(chat_channels *c, const char *user_id, const uint8_t ref[MLS_HASH_LEN], int tell)
+{
+    char key[100];
+    used_key(key, sizeof key, ref);
+    store_meta_put(c->db, key, (const uint8_t *)"1", 1);
+    store_kpdir_delete(c->db, ref, MLS_HASH_LEN);
+    if (!tell || !c->node)
+        return;
+    chat_kp_used_msg m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.user_id, sizeof m.user_id, "%s", user_id);
+    memcpy(m.ref, ref, MLS_HASH_LEN);
+    sp_buf b;
+    sp_buf_init(&b);
+    if (chat_kp_used_encode(&m, &b) == SP_OK)
+        net_node_broadcast(c->node, CHAT_PT_KP_USED, b.data, b.len, NULL);
+    sp_buf_free(&b);
+}
+
+void keydir_on_used(chat_channels *c, const char *origin, const chat_kp_used_msg *m)
+{
+    (void)origin;
+    kp_mark_used(c, m->user_id, m->ref, 0);
+}
+
+sp_err keydir_take(chat_channels *c, const char *user_id, sp_buf *kp)
+{
+    for (;;) {
+        char *peer = NULL;
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        sp_err e = store_kpdir_take(c->db, user_id, &peer, &bytes, &len);
+        free(peer);
+        if (e)
+            return e;
+        mls_message msg;
+        sp_buf norm;
+        sp_buf_init(&norm);
+        uint8_t ref[MLS_HASH_LEN];
+        e = kp_decode(bytes, len, &msg, &norm);
+        free(bytes);
+        if (!e) {
+            e = mls_make_key_package_ref(msg.key_package.raw.data, msg.key_package.raw.len, ref);
+            mls_message_free(&msg);
+        }
+        if (!e && kp_is_used(c, ref))
+            e = SP_ERR_EXISTS;
+        if (!e) {
+            kp_mark_used(c, user_id, ref, 1);
+            e = sp_buf_append(kp, norm.data, norm.len);
+            sp_buf_free(&norm);
+            return e;
+        }
+        sp_buf_free(&norm); /* stale or broken: try the next one */
+    }
+}
+
 void keydir_on_kp(chat_channels *c, const char *origin, const chat_kp_msg *m)
 {
     if (strcmp(origin, m->peer_id) != 0)
@@ -158,6 +239,10 @@ void keydir_on_kp(chat_channels *c, const char *origin, const chat_kp_msg *m)
         if (!e)
             e = mls_make_key_package_ref(msg.key_package.raw.data, msg.key_package.raw.len, ref);
         mls_message_free(&msg);
+    }
+    if (!e && kp_is_used(c, ref)) {
+        sp_buf_free(&bytes);
+        return;
     }
     if (!e)
         e = store_kpdir_put(c->db, ref, sizeof ref, m->user_id, m->peer_id, bytes.data, bytes.len);
@@ -177,11 +262,29 @@ static void published_key(char *key, size_t cap, const char *user_id)
     snprintf(key, cap, "kppub:%s", user_id);
 }
 
-void keydir_consumed(chat_channels *c, const char *user_id)
+static int published_count(chat_channels *c, const char *key)
+{
+    uint8_t *v = NULL;
+    size_t n = 0;
+    int count = 0;
+    if (store_meta_get(c->db, key, &v, &n) == SP_OK && n == 1 && v[0] >= '0' && v[0] <= '9')
+        count = v[0] - '0';
+    free(v);
+    return count;
+}
+
+static void published_set(chat_channels *c, const char *key, int count)
+{
+    uint8_t d = (uint8_t)('0' + (count < 0 ? 0 : count > 9 ? 9 : count));
+    store_meta_put(c->db, key, &d, 1);
+}
+
+void keydir_consumed(chat_channels *c, const char *user_id, const uint8_t ref[MLS_HASH_LEN])
 {
     char key[80];
     published_key(key, sizeof key, user_id);
-    store_meta_put(c->db, key, (const uint8_t *)"", 0);
+    published_set(c, key, published_count(c, key) - 1);
+    kp_mark_used(c, user_id, ref, 1);
 }
 
 /* Keeps one key package published per local user. */
@@ -198,10 +301,12 @@ void keydir_tick(chat_channels *c)
         uint8_t *v = NULL;
         size_t len = 0;
         published_key(key, sizeof key, ids[i]);
-        sp_err e = store_meta_get(c->db, key, &v, &len);
-        free(v);
-        if (e == SP_OK && len > 0)
+        (void)v;
+        (void)len;
+        int have = published_count(c, key);
+        if (have >= PUBLISHED_PER_USER)
             continue;
+        sp_err e;
         store_profile p;
         memset(&p, 0, sizeof p);
         if (store_profile_by_id(c->db, ids[i], &p) != SP_OK)
@@ -223,7 +328,7 @@ void keydir_tick(chat_channels *c)
         if (!e)
             e = net_node_broadcast(c->node, CHAT_PT_KEY_PACKAGE, out.data, out.len, NULL);
         if (!e)
-            e = store_meta_put(c->db, key, (const uint8_t *)"1", 1);
+            published_set(c, key, have + 1);
         if (e)
             SP_WARN("chat: cannot publish a key package for %s: %s", ids[i], sp_strerror(e));
         else

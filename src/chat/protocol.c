@@ -118,6 +118,13 @@ sp_err chat_facts_encode(const chat_facts *m, sp_buf *out)
     return put_slice(out, m->channel_name);
 }
 
+sp_err chat_kp_used_encode(const chat_kp_used_msg *m, sp_buf *out)
+{
+    TRY(sp_buf_put_u8(out, CHAT_PROTO_VERSION));
+    TRY(put_uuid(out, m->user_id, 0));
+    return put_bytes(out, m->ref, sizeof m->ref);
+}
+
 /* ---- reading ---------------------------------------------------------------------------- */
 
 static sp_err get_bytes(sp_reader *r, size_t max, sp_slice *out)
@@ -281,5 +288,19 @@ sp_err chat_facts_decode(const uint8_t *p, size_t n, chat_facts *m)
     TRY(get_hexid(&r, m->space_id, 0));
     TRY(get_text(&r, NAME_MAX_BYTES, &m->space_name));
     TRY(get_text(&r, NAME_MAX_BYTES, &m->channel_name));
+    return end(&r);
+}
+
+sp_err chat_kp_used_decode(const uint8_t *p, size_t n, chat_kp_used_msg *m)
+{
+    sp_reader r;
+    sp_slice ref;
+    memset(m, 0, sizeof *m);
+    TRY(begin(&r, p, n));
+    TRY(get_uuid(&r, m->user_id, 0));
+    TRY(get_bytes(&r, sizeof m->ref, &ref));
+    if (ref.len != sizeof m->ref)
+        return SP_ERR_INVALID;
+    memcpy(m->ref, ref.ptr, sizeof m->ref);
     return end(&r);
 }

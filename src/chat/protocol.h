@@ -17,6 +17,7 @@
  *   COMMIT_REJECTED  unicast    by the home daemon to a proposer that lost the race for the epoch
  *   APP              broadcast  an MLS PrivateMessage carrying a chat message (see chat_app_plain)
  *   EPOCH_AUTH       broadcast  the epoch authenticator a daemon reached, for fork detection
+ *   KP_USED          broadcast  a directory key package was taken: every daemon forgets it
  */
 #ifndef SP_CHAT_PROTOCOL_H
 #define SP_CHAT_PROTOCOL_H
@@ -35,6 +36,7 @@ enum {
     CHAT_PT_COMMIT_REJECTED = 0x0704,
     CHAT_PT_APP = 0x0705,
     CHAT_PT_EPOCH_AUTH = 0x0706,
+    CHAT_PT_KP_USED = 0x0707,
 };
 
 #define CHAT_ID_HEX 64          /* channel / space / peer ids */
@@ -95,6 +97,11 @@ typedef struct {
     sp_slice content;                  /* UTF-8 */
 } chat_app_plain;
 
+typedef struct {
+    char user_id[CHAT_UUID_LEN + 1];
+    uint8_t ref[32];                   /* KeyPackageRef */
+} chat_kp_used_msg;
+
 /* Channel facts in the group's GroupContext extension MLS_EXT_SPACEPANDA, so a joiner learns them
  * from the Welcome alone. */
 typedef struct {
@@ -112,6 +119,7 @@ sp_err chat_app_encode(const chat_app_msg *m, sp_buf *out);
 sp_err chat_epoch_encode(const chat_epoch_msg *m, sp_buf *out);
 sp_err chat_plain_encode(const chat_app_plain *m, sp_buf *out);
 sp_err chat_facts_encode(const chat_facts *m, sp_buf *out);
+sp_err chat_kp_used_encode(const chat_kp_used_msg *m, sp_buf *out);
 
 /* Decoders: m borrows from p[0..n). */
 sp_err chat_kp_decode(const uint8_t *p, size_t n, chat_kp_msg *m);
@@ -121,5 +129,6 @@ sp_err chat_app_decode(const uint8_t *p, size_t n, chat_app_msg *m);
 sp_err chat_epoch_decode(const uint8_t *p, size_t n, chat_epoch_msg *m);
 sp_err chat_plain_decode(const uint8_t *p, size_t n, chat_app_plain *m);
 sp_err chat_facts_decode(const uint8_t *p, size_t n, chat_facts *m);
+sp_err chat_kp_used_decode(const uint8_t *p, size_t n, chat_kp_used_msg *m);
 
 #endif

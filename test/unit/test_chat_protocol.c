@@ -44,6 +44,7 @@ static sp_err dec_app(const uint8_t *p, size_t n, void *m) { return chat_app_dec
 static sp_err dec_plain(const uint8_t *p, size_t n, void *m) { return chat_plain_decode(p, n, m); }
 static sp_err dec_epoch(const uint8_t *p, size_t n, void *m) { return chat_epoch_decode(p, n, m); }
 static sp_err dec_facts(const uint8_t *p, size_t n, void *m) { return chat_facts_decode(p, n, m); }
+static sp_err dec_used(const uint8_t *p, size_t n, void *m) { return chat_kp_used_decode(p, n, m); }
 static sp_err dec_reject(const uint8_t *p, size_t n, void *m) { return chat_reject_decode(p, n, m); }
 
 static void test_commit(void)
@@ -174,6 +175,15 @@ static void test_others(void)
     CHECK(chat_facts_decode(b.data, b.len, &fd) == SP_OK && strcmp(fd.home_peer, PEER) == 0);
     CHECK(slice_is(fd.space_name, "Team") && slice_is(fd.channel_name, "general"));
     check_truncations(&b, dec_facts, &fd);
+    sp_buf_free(&b);
+
+    chat_kp_used_msg u = {0}, ud;
+    strcpy(u.user_id, USER);
+    memset(u.ref, 0xab, sizeof u.ref);
+    sp_buf_init(&b);
+    CHECK(chat_kp_used_encode(&u, &b) == SP_OK);
+    CHECK(chat_kp_used_decode(b.data, b.len, &ud) == SP_OK && memcmp(ud.ref, u.ref, 32) == 0);
+    check_truncations(&b, dec_used, &ud);
     sp_buf_free(&b);
 
     /* a huge declared length is refused before any read */

@@ -42,7 +42,10 @@ def summary():
             continue
         bad = [l for l in log.splitlines() if "Sanitizer" in l or "runtime error" in l]
         check(not bad, f"{d.name}: no sanitizer report in the log" + (f": {bad[0]}" if bad else ""))
-    shutil.rmtree(TMP, ignore_errors=True)
+    if not os.environ.get("KEEP"):
+        shutil.rmtree(TMP, ignore_errors=True)
+    else:
+        print("kept", TMP)
     print(f"{_passed} passed, {_failed} failed")
     return 1 if _failed or not _passed else 0
 
