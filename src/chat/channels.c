@@ -532,6 +532,7 @@ static sp_err sync_roster(chat_channels *c, chan *ch, const mls_group *g)
  * when some member moved on. */
 static int apply_commit(chat_channels *c, chan *ch, const chat_commit_msg *m)
 {
+    batch_flush(c); /* states on disk must include every message already read or sent */
     staged *list = NULL;
     chat_op *op = strcmp(m->proposer, c->self) == 0 ? find_op(ch, m->request_id) : NULL;
     int any = 0;
@@ -870,6 +871,7 @@ static sp_err fill_commit_msg(chat_channels *c, chat_op *op, chat_commit_msg *cm
 static void op_submit(chat_op *op)
 {
     chat_channels *c = op->c;
+    batch_flush(c);
     member *mb = chan_member(op->ch, op->user_id);
     if (!mb) {
         op_finish(op, SP_ERR_PERMISSION, "not a member of this channel");
@@ -1194,6 +1196,7 @@ static sp_err do_join(chat_channels *c, const char *user_id, const chat_join_req
     if (!chat_name_valid(chan_name))
         snprintf(chan_name, sizeof chan_name, "channel %.8s", id);
 
+    batch_flush(c);
     chan *ch = NULL;
     if (chan_get(c, id, &ch) == SP_OK && chan_member(ch, user_id)) {
         mls_group_free(g);
@@ -1309,6 +1312,7 @@ void chat_channels_free(chat_channels *c)
     if (!c)
         return;
     chat_spaces_set_channel_hook(c->spaces, NULL, NULL);
+    batch_discard(c); /* not acknowledged to anyone yet */
     while (c->chans) {
         chan *ch = c->chans;
         c->chans = ch->next;

@@ -107,10 +107,18 @@ sp_err chat_join(chat_channels *c, const char *user_id, const chat_join_req *req
 
 /* ---- messages ---- */
 
-/* Protects and stores content, queues it durably for every daemon, and fills out (caller clears
- * with store_message_clear). */
+typedef struct chat_send_op chat_send_op;
+/* Called once on the reactor when the message is durable (stored and queued for every daemon):
+ * err SP_OK and m the stored message (valid during the call), or the error. */
+typedef void (*chat_send_cb)(void *arg, sp_err err, const store_message *m);
+
+/* Protects content with user_id's state and hands it to the group commit: the writes of every
+ * message sent or received in one reactor turn go to the store in one transaction (one fsync), then
+ * the messages are broadcast and cb runs. Errors found at once are returned (cb not called). */
 sp_err chat_send(chat_channels *c, const char *user_id, const char *channel_id, const char *content,
-                 store_message *out);
+                 chat_send_cb cb, void *arg, chat_send_op **op);
+/* The client went away: cb will not run (the message is still sent). */
+void chat_send_cancel(chat_send_op *op);
 /* GetMessages per API.md: limit 0 → 50, capped at 500; a removed member sees what they had. */
 sp_err chat_messages(chat_channels *c, const char *user_id, const char *channel_id, int limit,
                      const char *before, store_message **out, size_t *n);

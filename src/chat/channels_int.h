@@ -67,6 +67,18 @@ typedef struct chan {
     auth_slot mine[CHAT_AUTH_RING], theirs[CHAT_AUTH_RING];
 } chan;
 
+struct chat_send_op {
+    struct chat_send_op *next;
+    struct chan *ch;
+    char user_id[37];          /* whose state advanced (sender or reader) */
+    store_message m;           /* owns its strings */
+    int is_send;
+    int dup;                   /* already stored: not pushed again */
+    sp_buf wire;               /* a send's APP payload, broadcast once durable */
+    chat_send_cb cb;
+    void *arg;
+};
+
 struct chat_channels {
     struct event_base *base;
     store_db *db;
@@ -76,6 +88,8 @@ struct chat_channels {
     chat_channels_config cfg;
     chan *chans;
     struct event *kp_timer;
+    struct chat_send_op *batch, **batch_tail;  /* the group commit's queue */
+    struct event *flush_ev;
 };
 
 /* channels.c */
@@ -124,6 +138,12 @@ void keydir_on_used(chat_channels *c, const char *origin, const chat_kp_used_msg
 sp_err keydir_take(chat_channels *c, const char *user_id, sp_buf *kp);
 
 /* delivery.c */
+/* Writes the queued messages and their states in one transaction, then broadcasts and answers.
+ * Called before anything else writes member states (commits, joins) so the order on disk is the
+ * order in memory. */
+void batch_flush(chat_channels *c);
+/* Drops the queue without writing (shutdown): callbacks do not run. */
+void batch_discard(chat_channels *c);
 void delivery_on_app(chat_channels *c, const net_msg *nm, const chat_app_msg *m, int from_queue);
 /* Retries the messages waiting for an epoch ch has now reached. */
 void delivery_drain(chat_channels *c, chan *ch);

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <openssl/crypto.h>
 
+#include <event2/event.h>
+
 #include "base/log.h"
 #include "base/rand.h"
 #include "store/frames.h"
@@ -82,12 +84,117 @@ void chat_unsubscribe(chat_sub *s)
     free(s);
 }
 
+/* ---- the group commit ------------------------------------------------------------------------ */
+
+static void op_free(chat_send_op *p)
+{
+    store_message_clear(&p->m);
+    sp_buf_free(&p->wire);
+    free(p);
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    batch_flush(arg);
+}
+
+static sp_err batch_add(chat_channels *c, chat_send_op *p)
+{
+    if (!c->flush_ev && !(c->flush_ev = evtimer_new(c->base, on_flush, c)))
+        return SP_ERR_NOMEM;
+    if (!c->batch_tail)
+        c->batch_tail = &c->batch;
+    p->next = NULL;
+    *c->batch_tail = p;
+    c->batch_tail = &p->next;
+    /* a zero timer runs after the I/O of this loop turn: everything read in it shares one commit */
+    if (!evtimer_pending(c->flush_ev, NULL)) {
+        struct timeval zero = {0, 0};
+        evtimer_add(c->flush_ev, &zero);
+    }
+    return SP_OK;
+}
+
+void batch_discard(chat_channels *c)
+{
+    chat_send_op *p = c->batch;
+    c->batch = NULL;
+    c->batch_tail = &c->batch;
+    while (p) {
+        chat_send_op *n = p->next;
+        op_free(p);
+        p = n;
+    }
+    if (c->flush_ev)
+        event_free(c->flush_ev);
+    c->flush_ev = NULL;
+}
+
+void batch_flush(chat_channels *c)
+{
+    chat_send_op *list = c->batch;
+    if (!list)
+        return;
+    c->batch = NULL;
+    c->batch_tail = &c->batch;
+    if (c->flush_ev)
+        evtimer_del(c->flush_ev);
+
+    sp_err e = store_tx_begin(c->db);
+    for (chat_send_op *p = list; !e && p; p = p->next) {
+        e = store_message_put(c->db, &p->m);
+        if (e == SP_ERR_EXISTS) {
+            p->dup = 1;
+            e = SP_OK;
+        }
+    }
+    /* each advanced state once, as it is now */
+    for (chat_send_op *p = list; !e && p; p = p->next) {
+        int later = 0;
+        for (chat_send_op *q = p->next; q && !later; q = q->next)
+            later = q->ch == p->ch && strcmp(q->user_id, p->user_id) == 0;
+        member *mb = chan_member(p->ch, p->user_id);
+        if (!later && mb)
+            e = member_save(c, p->ch, p->user_id, mb->g);
+    }
+    e = store_tx_end(c->db, e);
+    if (e) {
+        SP_ERROR("chat: cannot store %s messages: %s", list->next ? "a batch of" : "one of the", sp_strerror(e));
+        for (chat_send_op *p = list; p; p = p->next)
+            chan_reload(c, p->ch);
+    }
+    while (list) {
+        chat_send_op *p = list;
+        list = p->next;
+        if (!e && p->is_send && c->node) {
+            uint64_t seq = 0;
+            sp_err be = net_node_broadcast(c->node, CHAT_PT_APP, p->wire.data, p->wire.len, &seq);
+            if (be)
+                SP_ERROR("chat: channel %.16s: message %s stored but not queued for fan-out: %s", p->ch->id,
+                         p->m.id, sp_strerror(be));
+            p->m.origin_seq = (int64_t)seq;
+        }
+        if (!e && !p->dup)
+            streams_push(p->ch, &p->m);
+        if (p->cb)
+            p->cb(p->arg, e, e ? NULL : &p->m);
+        op_free(p);
+    }
+}
+
 /* ---- sending -------------------------------------------------------------------------------- */
 
-sp_err chat_send(chat_channels *c, const char *user_id, const char *channel_id, const char *content,
-                 store_message *out)
+void chat_send_cancel(chat_send_op *op)
 {
-    memset(out, 0, sizeof *out);
+    if (op)
+        op->cb = NULL;
+}
+
+sp_err chat_send(chat_channels *c, const char *user_id, const char *channel_id, const char *content,
+                 chat_send_cb cb, void *arg, chat_send_op **op)
+{
     if (!chat_id_valid(channel_id))
         return SP_ERR_INVALID;
     size_t clen = strlen(content);
@@ -100,18 +207,22 @@ sp_err chat_send(chat_channels *c, const char *user_id, const char *channel_id, 
     member *mb = chan_member(ch, user_id);
     if (!mb)
         return SP_ERR_PERMISSION;
-
+    chat_send_op *p = calloc(1, sizeof *p);
+    if (!p)
+        return SP_ERR_NOMEM;
+    sp_buf_init(&p->wire);
     chat_app_plain pl;
     memset(&pl, 0, sizeof pl);
-    if ((e = sp_uuid_v4(pl.message_id)))
+    if ((e = sp_uuid_v4(pl.message_id))) {
+        op_free(p);
         return e;
+    }
     pl.timestamp = store_now_ms();
     pl.content.ptr = (const uint8_t *)content;
     pl.content.len = clen;
-    sp_buf pt, ct, wire;
+    sp_buf pt, ct;
     sp_buf_init(&pt);
     sp_buf_init(&ct);
-    sp_buf_init(&wire);
     e = chat_plain_encode(&pl, &pt);
     uint64_t epoch = mls_group_epoch(mb->g);
     if (!e)
@@ -123,57 +234,32 @@ sp_err chat_send(chat_channels *c, const char *user_id, const char *channel_id, 
     am.epoch = epoch;
     am.message = sp_buf_slice(&ct);
     if (!e)
-        e = chat_app_encode(&am, &wire);
-    if (e) {
-        sp_buf_free(&ct);
-        sp_buf_free(&wire);
-        return e;
-    }
-
-    /* Stored with the advanced ratchet before anything leaves: a crash can then lose the send, but
-     * never make us encrypt twice with the same key and nonce. */
-    snprintf(out->id, sizeof out->id, "%s", pl.message_id);
-    snprintf(out->channel_id, sizeof out->channel_id, "%s", channel_id);
-    out->sender_id = strdup(user_id);
-    out->content = strdup(content);
-    out->timestamp = pl.timestamp;
-    out->origin_peer = c->self[0] ? strdup(c->self) : NULL;
-    if (!out->sender_id || !out->content) {
-        store_message_clear(out);
-        sp_buf_free(&ct);
-        sp_buf_free(&wire);
-        chan_reload(c, ch);
-        return SP_ERR_NOMEM;
-    }
-    e = store_tx_begin(c->db);
-    if (!e)
-        e = store_message_put(c->db, out);
-    if (!e)
-        e = member_save(c, ch, user_id, mb->g);
-    e = store_tx_end(c->db, e);
-    if (e) {
-        store_message_clear(out);
-        sp_buf_free(&ct);
-        sp_buf_free(&wire);
-        chan_reload(c, ch);
-        return e;
-    }
-    if (c->node) {
-        uint64_t seq = 0;
-        sp_err be = net_node_broadcast(c->node, CHAT_PT_APP, wire.data, wire.len, &seq);
-        if (be)
-            SP_ERROR("chat: channel %.16s: message %s stored but not queued for fan-out: %s", channel_id,
-                     out->id, sp_strerror(be));
-        out->origin_seq = (int64_t)seq;
-        if (be)
-            e = be;
-    }
+        e = chat_app_encode(&am, &p->wire);
     sp_buf_free(&ct);
-    sp_buf_free(&wire);
-    streams_push(ch, out);
-    if (e)
-        store_message_clear(out);
-    return e;
+    p->ch = ch;
+    p->is_send = 1;
+    snprintf(p->user_id, sizeof p->user_id, "%s", user_id);
+    snprintf(p->m.id, sizeof p->m.id, "%s", pl.message_id);
+    snprintf(p->m.channel_id, sizeof p->m.channel_id, "%s", channel_id);
+    p->m.timestamp = pl.timestamp;
+    p->cb = cb;
+    p->arg = arg;
+    if (!e && (!(p->m.sender_id = strdup(user_id)) || !(p->m.content = strdup(content)) ||
+               (c->self[0] && !(p->m.origin_peer = strdup(c->self)))))
+        e = SP_ERR_NOMEM;
+    /* Stored with the advanced ratchet before anything leaves (the broadcast follows the commit): a
+     * crash can lose the send, but never make us encrypt twice with the same key and nonce. */
+    if (!e)
+        e = batch_add(c, p);
+    if (e) {
+        op_free(p);
+        if (mls_group_epoch(mb->g) == epoch)
+            chan_reload(c, ch); /* the ratchet may have moved without its message */
+        return e;
+    }
+    if (op)
+        *op = p;
+    return SP_OK;
 }
 
 /* ---- receiving -------------------------------------------------------------------------------- */
@@ -237,42 +323,31 @@ void delivery_on_app(chat_channels *c, const net_msg *nm, const chat_app_msg *m,
     } else if (!e) {
         e = SP_ERR_INVALID;
     }
-    store_message sm;
-    memset(&sm, 0, sizeof sm);
+    chat_send_op *p = NULL;
+    if (!e && !(p = calloc(1, sizeof *p)))
+        e = SP_ERR_NOMEM;
     if (!e) {
-        snprintf(sm.id, sizeof sm.id, "%s", pl.message_id);
-        snprintf(sm.channel_id, sizeof sm.channel_id, "%s", m->channel_id);
-        sm.sender_id = sender_id;
-        sm.content = strndup((const char *)pl.content.ptr, pl.content.len);
-        sm.timestamp = pl.timestamp;
-        sm.origin_peer = (char *)nm->origin;
-        sm.origin_seq = (int64_t)nm->seq;
-        if (!sm.content)
+        sp_buf_init(&p->wire);
+        p->ch = ch;
+        snprintf(p->user_id, sizeof p->user_id, "%s", reader->user_id);
+        snprintf(p->m.id, sizeof p->m.id, "%s", pl.message_id);
+        snprintf(p->m.channel_id, sizeof p->m.channel_id, "%s", m->channel_id);
+        p->m.timestamp = pl.timestamp;
+        p->m.origin_seq = (int64_t)nm->seq;
+        if (!(p->m.sender_id = strdup(sender_id)) || !(p->m.content = strndup((const char *)pl.content.ptr, pl.content.len)) ||
+            !(p->m.origin_peer = strdup(nm->origin)))
             e = SP_ERR_NOMEM;
     }
-    int is_new = 0;
-    if (!e) {
-        e = store_tx_begin(c->db);
-        if (!e) {
-            e = store_message_put(c->db, &sm);
-            is_new = e == SP_OK;
-            if (e == SP_ERR_EXISTS)
-                e = SP_OK;
-        }
-        if (!e)
-            e = member_save(c, ch, reader->user_id, reader->g);
-        e = store_tx_end(c->db, e);
-        if (e)
-            chan_reload(c, ch);
-    }
+    /* stored, with the reader's advanced state, by the group commit of this reactor turn */
+    if (!e)
+        e = batch_add(c, p);
     if (e) {
+        if (p)
+            op_free(p);
         SP_WARN("chat: channel %.16s: message from %.16s dropped: %s", m->channel_id, nm->origin, sp_strerror(e));
-    } else if (is_new) {
-        streams_push(ch, &sm);
     }
     if (pt.data)
         OPENSSL_cleanse(pt.data, pt.len);
-    free(sm.content);
     sp_buf_free_secret(&pt);
     sp_buf_free(&sender);
 }

@@ -87,22 +87,38 @@ static void get_messages(rpc_call *call, const ProtobufCMessage *m, void *ctx)
     store_messages_free(v, n);
 }
 
+static void send_cancel(rpc_call *call, void *op)
+{
+    (void)call;
+    chat_send_cancel(op);
+}
+
+static void send_done(void *arg, sp_err e, const store_message *m)
+{
+    rpc_call *call = arg;
+    if (e) {
+        fail(call, e);
+        return;
+    }
+    Spacepanda__Message pb;
+    to_pb(m, &pb);
+    rpc_call_reply(call, &pb.base);
+}
+
 static void send_message(rpc_call *call, const ProtobufCMessage *m, void *ctx)
 {
     const Spacepanda__SendMessageRequest *req = (const Spacepanda__SendMessageRequest *)m;
     chat_session who;
     if (!session(ctx, call, req->session_token, &who))
         return;
-    store_message sm;
-    sp_err e = chat_send(((svc *)ctx)->ch, who.user_id, req->channel_id, req->content, &sm);
+    chat_send_op *op = NULL;
+    sp_err e = chat_send(((svc *)ctx)->ch, who.user_id, req->channel_id, req->content, send_done, call, &op);
     if (e) {
         fail(call, e);
         return;
     }
-    Spacepanda__Message pb;
-    to_pb(&sm, &pb);
-    rpc_call_reply(call, &pb.base);
-    store_message_clear(&sm);
+    /* answered by the group commit, once the message is durable */
+    rpc_call_on_cancel(call, send_cancel, op);
 }
 
 /* ---- streams ---- */
