@@ -23,7 +23,7 @@
 #include <event2/event.h>
 
 #include "base/log.h"
-#include "base/multiaddr.h"
+#include "net/multiaddr.h"
 #include "rpc/rpc.h"
 #include "rpc/services/health.h"
 #include "base/workers.h"
@@ -35,6 +35,7 @@
 #include "net/node.h"
 #include "rpc/services/network.h"
 #include "chat/channels.h"
+#include "chat/net_store.h"
 #include "rpc/services/chat_svc.h"
 
 #define SPACEPANDAD_VERSION "0.1.0"
@@ -188,10 +189,11 @@ static int parse_flags(int argc, char **argv, daemon_config *cfg)
             data_dir = optarg;
             break;
         case O_PEER: {
-            sp_multiaddr ma;
-            if (sp_multiaddr_parse(optarg, &ma) != SP_OK) {
-                fprintf(stderr,
-                        "spacepandad: --peer: not a multiaddr (/ip4/A.B.C.D/tcp/N[/p2p/ID]): %s\n", optarg);
+            net_multiaddr ma;
+            char why[160];
+            if (net_multiaddr_parse(optarg, &ma, why, sizeof why) != SP_OK) {
+                fprintf(stderr, "spacepandad: --peer %s: not a multiaddr /ip4|ip6/ADDR/tcp/N[/p2p/ID]: %s\n",
+                        optarg, why);
                 return 2;
             }
             const char **p = realloc(cfg->peers, (cfg->npeers + 1) * sizeof *p);
@@ -315,6 +317,14 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 /* ---- main ------------------------------------------------------------------------------- */
 
+/* NetworkService needs a live session like every other service. */
+static sp_err net_session_check(void *ctx, const char *token)
+{
+    chat_session s;
+    return chat_auth_check(ctx, token, &s);
+}
+
+
 static int run(daemon_state *d)
 {
     daemon_config *cfg = &d->cfg;
@@ -382,13 +392,20 @@ static int run(daemon_state *d)
             e = net_identity_load_or_create(cfg->data_dir, &d->net_id);
         if (!e)
             e = net_persist_sqlite_open(path, &d->net_persist);
+        if (!e) {
+            /* the engine's group commit runs inside net's log flush: see chat/net_store.h */
+            net_persist *wrapped = NULL;
+            e = chat_net_persist_wrap(d->net_persist, d->channels, &wrapped);
+            if (!e)
+                d->net_persist = wrapped;
+        }
         if (!e)
             e = net_node_new(d->base, d->net_id, d->net_persist, &nc, &d->net);
         for (size_t i = 0; !e && i < cfg->npeers; i++)
             if (net_node_connect(d->net, cfg->peers[i], NULL, NULL, err, sizeof err))
                 SP_WARN("main: --peer %s: %s", cfg->peers[i], err);
         if (!e)
-            e = rpc_register_network(d->rpc, d->net, NULL, NULL, &d->net_svc);
+            e = rpc_register_network(d->rpc, d->net, net_session_check, d->auth, &d->net_svc);
         if (!e) {
             /* channels created here are ordered here; the engine speaks through the node */
             e = chat_spaces_set_self_peer(d->spaces, net_node_peer_id(d->net));

@@ -47,7 +47,7 @@ if [ -x "$B/mls-vectors" ]; then
   done
 fi
 
-for t in test/integration/*.sh test/integration/*.py; do
+for t in $(ls test/integration/*.sh test/integration/*.py 2>/dev/null | sort); do
   [ -f "$t" ] || continue
   case $t in
     *.py) run_one "integration/$(basename "$t")" timeout 600 "$PYTHON" "$t" ;;

@@ -15,6 +15,9 @@
 /* More queued hashes than this are refused: each holds a password copy, and the queue would
  * otherwise grow without bound under a flood of Unlocks. */
 #define MAX_PENDING 256
+/* Sessions per user: each Unlock makes one and only Lock ends it, so a script that never locks
+ * would grow the table forever; past this many, a user's oldest session is ended. */
+#define MAX_SESSIONS_PER_USER 64
 
 enum op_kind { OP_CREATE, OP_UNLOCK };
 
@@ -45,6 +48,7 @@ typedef struct {
     char user_id[37];
     char username[CHAT_USERNAME_MAX + 1];
     int64_t created_at;
+    uint64_t serial;        /* creation order, to find a user's oldest session */
 } session;
 
 struct chat_auth {
@@ -55,6 +59,7 @@ struct chat_auth {
     int nops;
     session *sessions;
     int nsessions, cap;
+    uint64_t next_serial;
 };
 
 int chat_username_valid(const char *u)
@@ -142,8 +147,26 @@ int chat_auth_session_count(const chat_auth *a)
 
 /* ---- sessions -------------------------------------------------------------------------- */
 
+static void session_remove(chat_auth *a, int i)
+{
+    a->sessions[i] = a->sessions[--a->nsessions];
+    OPENSSL_cleanse(&a->sessions[a->nsessions], sizeof a->sessions[0]);
+}
+
 static sp_err session_new(chat_auth *a, const chat_auth_op *op, chat_session *out)
 {
+    int mine = 0, oldest = -1;
+    for (int i = 0; i < a->nsessions; i++) {
+        if (strcmp(a->sessions[i].user_id, op->user_id) != 0)
+            continue;
+        mine++;
+        if (oldest < 0 || a->sessions[i].serial < a->sessions[oldest].serial)
+            oldest = i;
+    }
+    if (mine >= MAX_SESSIONS_PER_USER) {
+        SP_INFO("auth: %s has %d sessions; ending the oldest", op->username, mine);
+        session_remove(a, oldest);
+    }
     if (a->nsessions == a->cap) {
         int nc = a->cap ? a->cap * 2 : 16;
         session *ns = realloc(a->sessions, (size_t)nc * sizeof *ns);
@@ -162,6 +185,7 @@ static sp_err session_new(chat_auth *a, const chat_auth_op *op, chat_session *ou
     memcpy(s->user_id, op->user_id, sizeof s->user_id);
     memcpy(s->username, op->username, sizeof s->username);
     s->created_at = op->created_at;
+    s->serial = a->next_serial++;
     memcpy(out->token, s->token, sizeof out->token);
     memcpy(out->user_id, s->user_id, sizeof out->user_id);
     memcpy(out->username, s->username, sizeof out->username);
@@ -201,8 +225,7 @@ sp_err chat_auth_lock(chat_auth *a, const char *token)
     int i = session_find(a, token);
     if (i < 0)
         return SP_ERR_AUTH;
-    a->sessions[i] = a->sessions[--a->nsessions];
-    OPENSSL_cleanse(&a->sessions[a->nsessions], sizeof a->sessions[0]);
+    session_remove(a, i);
     return SP_OK;
 }
 

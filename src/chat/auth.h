@@ -9,7 +9,8 @@
  * apart.
  *
  * Sessions live in memory only: a token is 32 random bytes (64 lowercase hex), valid until Lock or
- * until the daemon stops. After a restart every old token is unknown (SP_ERR_AUTH).
+ * until the daemon stops. After a restart every old token is unknown (SP_ERR_AUTH). A user holds
+ * at most 64 sessions; a 65th Unlock ends that user's oldest.
  */
 #ifndef SP_CHAT_AUTH_H
 #define SP_CHAT_AUTH_H

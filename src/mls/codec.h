@@ -9,6 +9,9 @@
  *       The same over a whole buffer; bytes left over are SP_ERR_INVALID.
  *   sp_err mls_T_write(sp_buf *b, const mls_T *in);
  *       Appends the encoding of *in.
+ *   sp_err mls_T_copy(mls_T *dst, const mls_T *src);
+ *       A deep copy into a zeroed-over *dst (through the codec, so exact; a
+ *       key package's raw bytes become the encoding of src).
  * The caller owns *out and releases it with mls_T_free (mls/types.h).
  *
  * Decoders read only through sp_reader and mls/tls.h, so they never read past
@@ -33,7 +36,8 @@
 #define MLS_CODEC_DECLARE(T)                                          \
     sp_err mls_##T##_read(sp_reader *r, mls_##T *out);                \
     sp_err mls_##T##_decode(const uint8_t *p, size_t n, mls_##T *out); \
-    sp_err mls_##T##_write(sp_buf *b, const mls_##T *in);
+    sp_err mls_##T##_write(sp_buf *b, const mls_##T *in);                 \
+    sp_err mls_##T##_copy(mls_##T *dst, const mls_##T *src);
 
 MLS_CODEC_DECLARE(extension_list)
 MLS_CODEC_DECLARE(credential)

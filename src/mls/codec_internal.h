@@ -51,6 +51,17 @@ sp_err mls_rd_items(sp_reader *r, void **items, size_t *n, size_t size, mls_rd_i
         }                                                                     \
         return e;                                                             \
     }                                                                         \
+    sp_err mls_##T##_copy(mls_##T *dst, const mls_##T *src)                   \
+    {                                                                         \
+        sp_buf b_ = SP_BUF_INIT;                                              \
+        sp_err e = mls_##T##_write(&b_, src);                                 \
+        if (!e)                                                               \
+            e = mls_##T##_decode(b_.data, b_.len, dst);                       \
+        else                                                                  \
+            memset(dst, 0, sizeof *dst);                                      \
+        sp_buf_free_secret(&b_);                                              \
+        return e;                                                             \
+    }                                                                         \
     __attribute__((unused)) static sp_err rdv_##T(sp_reader *r, void *item)    \
     {                                                                         \
         return mls_rd_##T(r, item);                                           \

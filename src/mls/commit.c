@@ -60,18 +60,6 @@ static sp_err members_support(const mls_tree *t, const mls_extension_list *ext)
     return SP_OK;
 }
 
-static sp_err extensions_copy(const mls_extension_list *in, mls_extension_list *out)
-{
-    sp_buf b = SP_BUF_INIT;
-    sp_err e = mls_extension_list_write(&b, in);
-    if (!e && b.failed)
-        e = SP_ERR_NOMEM;
-    if (!e)
-        e = mls_extension_list_decode(b.data, b.len, out);
-    sp_buf_free(&b);
-    return e;
-}
-
 /* A proposal on its own (whoever sent it, whenever it arrives). */
 static sp_err check_proposal(const mls_group *g, const mls_proposal *p, uint32_t sender,
                              uint64_t now)
@@ -159,7 +147,7 @@ static sp_err apply_proposals(mls_group *ns, const prop_ref *ps, size_t n, uint3
         if (ps[i].p->type != MLS_PROPOSAL_UPDATE)
             continue;
         mls_leaf_node leaf;
-        TRY(mls_leaf_node_copy(&ps[i].p->update, &leaf));
+        TRY(mls_leaf_node_copy(&leaf, &ps[i].p->update));
         sp_err e = mls_tree_update(ns->tree, mls_leaf(ps[i].sender), &leaf);
         mls_leaf_node_free(&leaf);
         TRY(e);
@@ -178,7 +166,7 @@ static sp_err apply_proposals(mls_group *ns, const prop_ref *ps, size_t n, uint3
             return SP_ERR_INVALID; /* already a member */
         mls_leaf_node leaf;
         mls_leaf_idx at;
-        TRY(mls_leaf_node_copy(&kp->leaf_node, &leaf));
+        TRY(mls_leaf_node_copy(&leaf, &kp->leaf_node));
         sp_err e = mls_tree_add(ns->tree, &leaf, &at);
         mls_leaf_node_free(&leaf);
         TRY(e);
@@ -188,7 +176,7 @@ static sp_err apply_proposals(mls_group *ns, const prop_ref *ps, size_t n, uint3
     if (gce) {
         TRY(members_support(ns->tree, &gce->gce));
         mls_extension_list ext;
-        TRY(extensions_copy(&gce->gce, &ext));
+        TRY(mls_extension_list_copy(&ext, &gce->gce));
         mls_extension_list_free(&ns->ctx.extensions);
         ns->ctx.extensions = ext;
     }
@@ -251,7 +239,7 @@ static sp_err before_take(const mls_group *ns, before *b)
     memset(b, 0, sizeof *b);
     memcpy(b->interim, ns->interim, sizeof b->interim);
     b->interim_len = ns->interim_len;
-    TRY(mls_group_context_copy(&ns->ctx, &b->ctx));
+    TRY(mls_group_context_copy(&b->ctx, &ns->ctx));
     return mls_tree_clone(ns->tree, &b->tree);
 }
 
@@ -355,7 +343,7 @@ static sp_err handle_proposal(mls_group *ns, const mls_authenticated_content *ac
     memset(c, 0, sizeof *c);
     memcpy(c->ref, ref, sizeof ref);
     c->sender = sender;
-    TRY(mls_proposal_copy(&ac->content.proposal, &c->p));
+    TRY(mls_proposal_copy(&c->p, &ac->content.proposal));
     ns->n_props++;
     return SP_OK;
 }
@@ -534,7 +522,7 @@ sp_err mls_commit_create(const mls_group *g, mls_proposal *props, size_t n, int 
     for (size_t i = 0; !e && i < n; i++) {
         c->n_proposals++;
         c->proposals[i].type = MLS_POR_PROPOSAL;
-        e = mls_proposal_copy(&props[i], &c->proposals[i].proposal);
+        e = mls_proposal_copy(&c->proposals[i].proposal, &props[i]);
     }
     if (!e)
         e = mls_content_sign(&ac, &g->ctx, g->signer);
@@ -542,7 +530,8 @@ sp_err mls_commit_create(const mls_group *g, mls_proposal *props, size_t n, int 
         e = advance(ns, &old, &ac, path ? sec->commit_secret : NULL, NULL, 1);
     if (!e)
         e = encode_public(&ac, g, &out->commit);
-    if (!e)
+    /* the tree is only worth encoding (O(n)) when someone joins */
+    if (!e && a->n_added)
         e = mls_tree_encode(ns->tree, &out->ratchet_tree);
     if (!e && a->n_added)
         e = mls_welcome_create(ns, a->kps, a->added, a->n_added, path ? sec : NULL,

@@ -53,17 +53,6 @@ sp_err mls_membership_tag(const mls_authenticated_content *ac, const mls_group_c
     return e;
 }
 
-/* Deep copy through the codec: the encoding is canonical, so this is exact. */
-static sp_err copy_content(const mls_framed_content *in, mls_framed_content *out)
-{
-    sp_buf b = SP_BUF_INIT;
-    sp_err e = mls_framed_content_write(&b, in);
-    if (!e)
-        e = mls_framed_content_decode(b.data, b.len, out);
-    sp_buf_free_secret(&b);
-    return e;
-}
-
 static sp_err copy_auth(const mls_auth_data *in, mls_auth_data *out)
 {
     memset(out, 0, sizeof *out);
@@ -92,7 +81,7 @@ sp_err mls_public_message_protect(const mls_authenticated_content *ac, const mls
     if (member)
         e = mls_membership_tag(ac, ctx, membership_key, tag);
     if (!e)
-        e = copy_content(&ac->content, &out->content);
+        e = mls_framed_content_copy(&out->content, &ac->content);
     if (!e)
         e = copy_auth(&ac->auth, &out->auth);
     if (!e && member)
@@ -136,7 +125,7 @@ sp_err mls_public_message_open(const mls_public_message *pm, const mls_group_con
     TRY(get_key(arg, &pm->content, pub));
     TRY(mls_content_verify(&view, ctx, pub));
     out->wire_format = MLS_WIRE_PUBLIC_MESSAGE;
-    sp_err e = copy_content(&pm->content, &out->content);
+    sp_err e = mls_framed_content_copy(&out->content, &pm->content);
     if (!e)
         e = copy_auth(&pm->auth, &out->auth);
     if (e)

@@ -198,6 +198,12 @@ uint64_t mls_group_epoch(const mls_group *g) { return g->ctx.epoch; }
 sp_slice mls_group_id(const mls_group *g) { return mls_bytes_slice(&g->ctx.group_id); }
 uint32_t mls_group_own_leaf(const mls_group *g) { return g->me; }
 int mls_group_active(const mls_group *g) { return g->active; }
+sp_err mls_group_ratchet_tree(const mls_group *g, sp_buf *out)
+{
+    sp_err e = mls_tree_encode(g->tree, out);
+    return !e && out->failed ? SP_ERR_NOMEM : e;
+}
+
 const mls_extension_list *mls_group_extensions(const mls_group *g) { return &g->ctx.extensions; }
 
 void mls_group_epoch_authenticator(const mls_group *g, uint8_t out[MLS_HASH_LEN])
@@ -482,12 +488,14 @@ sp_err mls_group_unprotect(mls_group *g, const uint8_t *msg, size_t len, sp_buf 
     } else if (!e && !g->active) {
         e = SP_ERR_STATE;
     }
-    /* a copy of the secret tree, kept only on success: a forged message
-     * must not burn a key */
+    /* Opened on a copy of the secret tree, kept only on success: the framing
+     * consumes a key only once the message proved authentic, but reaching a
+     * leaf or generation still derives (and deletes) secrets, and a rejected
+     * message must leave the state exactly as it was. */
     mls_secret_tree *copy = NULL;
     mls_authenticated_content ac = {0};
     if (!e)
-        e = mls_secret_tree_clone(*st, &copy);
+        e = mls_secret_tree_dup(*st, &copy);
     if (!e)
         e = mls_private_message_open(pm, ctx, copy, sds, sender_key, (void *)tree, &ac);
     const mls_leaf_node *lf = NULL;

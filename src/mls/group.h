@@ -125,6 +125,9 @@ void mls_group_epoch_authenticator(const mls_group *g, uint8_t out[MLS_HASH_LEN]
 /* MLS-Exporter(label, context, length) of the current epoch (§8.5). */
 sp_err mls_group_export(const mls_group *g, const char *label, const uint8_t *context,
                         size_t ctx_len, uint8_t *out, uint16_t out_len);
+/* Appends the encoded ratchet tree (optional<Node> ratchet_tree<V>) of the
+ * current epoch: what a joiner needs out of band. O(n). */
+sp_err mls_group_ratchet_tree(const mls_group *g, sp_buf *out);
 /* The current GroupContext extensions (borrowed). */
 const mls_extension_list *mls_group_extensions(const mls_group *g);
 
@@ -145,8 +148,9 @@ sp_err mls_group_find_member(const mls_group *g, const uint8_t *identity, size_t
 
 /* What a commit produces. commit: MLSMessage(PublicMessage) for every member;
  * welcome: MLSMessage(Welcome) for the new members (empty when none);
- * ratchet_tree: the new epoch's encoded ratchet tree (also inside the Welcome's
- * GroupInfo, so passing it out of band is optional). Free with
+ * ratchet_tree: when the commit adds members, the new epoch's encoded ratchet
+ * tree (also inside the Welcome's GroupInfo, so passing it out of band is
+ * optional); empty otherwise (see mls_group_ratchet_tree). Free with
  * mls_commit_out_free. */
 typedef struct {
     sp_buf commit;

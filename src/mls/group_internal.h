@@ -76,9 +76,6 @@ struct mls_group {
 /* group_state.c */
 sp_err mls_group_alloc(mls_group **out);
 sp_err mls_group_clone(const mls_group *g, mls_group **out);
-sp_err mls_secret_tree_clone(const mls_secret_tree *t, mls_secret_tree **out);
-sp_err mls_group_context_copy(const mls_group_context *in, mls_group_context *out);
-sp_err mls_proposal_copy(const mls_proposal *in, mls_proposal *out);
 void mls_past_epoch_free(mls_past_epoch *p);
 /* Records the resumption PSK of the current epoch (keeps the last few). */
 sp_err mls_group_note_resumption(mls_group *g);

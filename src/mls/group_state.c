@@ -73,42 +73,6 @@ void mls_group_apply(mls_group *g, mls_group *next)
     free(next);
 }
 
-sp_err mls_secret_tree_clone(const mls_secret_tree *t, mls_secret_tree **out)
-{
-    sp_buf b = SP_BUF_INIT;
-    sp_err e = mls_secret_tree_encode(t, &b);
-    if (!e && b.failed)
-        e = SP_ERR_NOMEM;
-    if (!e)
-        e = mls_secret_tree_decode(b.data, b.len, out);
-    sp_buf_free_secret(&b);
-    return e;
-}
-
-sp_err mls_group_context_copy(const mls_group_context *in, mls_group_context *out)
-{
-    sp_buf b = SP_BUF_INIT;
-    sp_err e = mls_group_context_write(&b, in);
-    if (!e && b.failed)
-        e = SP_ERR_NOMEM;
-    if (!e)
-        e = mls_group_context_decode(b.data, b.len, out);
-    sp_buf_free(&b);
-    return e;
-}
-
-sp_err mls_proposal_copy(const mls_proposal *in, mls_proposal *out)
-{
-    sp_buf b = SP_BUF_INIT;
-    sp_err e = mls_proposal_write(&b, in);
-    if (!e && b.failed)
-        e = SP_ERR_NOMEM;
-    if (!e)
-        e = mls_proposal_decode(b.data, b.len, out);
-    sp_buf_free_secret(&b);
-    return e;
-}
-
 static sp_err copy_array(void **out, const void *in, size_t n, size_t size)
 {
     *out = NULL;
@@ -124,8 +88,8 @@ static sp_err copy_array(void **out, const void *in, size_t n, size_t size)
 static sp_err past_copy(const mls_past_epoch *in, mls_past_epoch *out)
 {
     memcpy(out->sender_data_secret, in->sender_data_secret, MLS_HASH_LEN);
-    TRY(mls_group_context_copy(&in->ctx, &out->ctx));
-    TRY(mls_secret_tree_clone(in->st, &out->st));
+    TRY(mls_group_context_copy(&out->ctx, &in->ctx));
+    TRY(mls_secret_tree_dup(in->st, &out->st));
     return mls_tree_clone(in->tree, &out->tree);
 }
 
@@ -141,7 +105,7 @@ sp_err mls_group_clone(const mls_group *g, mls_group **out)
     c->max_past = g->max_past;
     c->rng = g->rng;
     memcpy(c->sig_priv, g->sig_priv, sizeof c->sig_priv);
-    sp_err e = mls_group_context_copy(&g->ctx, &c->ctx);
+    sp_err e = mls_group_context_copy(&c->ctx, &g->ctx);
     if (!e)
         e = mls_tree_clone(g->tree, &c->tree);
     if (!e)
@@ -149,7 +113,7 @@ sp_err mls_group_clone(const mls_group *g, mls_group **out)
     if (!e)
         e = mls_privs_copy(&g->privs, &c->privs);
     if (!e && g->st)
-        e = mls_secret_tree_clone(g->st, &c->st);
+        e = mls_secret_tree_dup(g->st, &c->st);
     if (!e && g->n_past) {
         c->past = calloc(g->n_past, sizeof *c->past);
         e = c->past ? SP_OK : SP_ERR_NOMEM;
@@ -167,7 +131,7 @@ sp_err mls_group_clone(const mls_group *g, mls_group **out)
             c->n_props++;
             memcpy(c->props[i].ref, g->props[i].ref, MLS_HASH_LEN);
             c->props[i].sender = g->props[i].sender;
-            e = mls_proposal_copy(&g->props[i].p, &c->props[i].p);
+            e = mls_proposal_copy(&c->props[i].p, &g->props[i].p);
         }
     }
     if (!e)

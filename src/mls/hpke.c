@@ -157,7 +157,7 @@ static sp_err check_params(const mls_hpke_params *p)
 
 /* KeySchedule<ROLE>(mode, shared_secret, info, psk, psk_id) (§5.1) */
 static sp_err key_schedule(const mls_hpke_params *p, const uint8_t ss[MLS_KEM_SECRET_LEN],
-                           mls_hpke_ctx **out)
+                           const uint8_t *info_hash, mls_hpke_ctx **out)
 {
     suite s = p->aead_id == MLS_HPKE_AEAD_EXPORT_ONLY
                   ? (suite){HPKE_SUITE_EXP, sizeof HPKE_SUITE_EXP}
@@ -168,7 +168,9 @@ static sp_err key_schedule(const mls_hpke_params *p, const uint8_t ss[MLS_KEM_SE
     c->aead_id = p->aead_id;
     ksc[0] = (uint8_t)p->mode;
     sp_err err = labeled_extract(s, NULL, 0, "psk_id_hash", p->psk_id, p->psk_id_len, ksc + 1);
-    if (!err)
+    if (!err && info_hash) /* computed beforehand for many recipients */
+        memcpy(ksc + 1 + MLS_HASH_LEN, info_hash, MLS_HASH_LEN);
+    else if (!err)
         err = labeled_extract(s, NULL, 0, "info_hash", p->info, p->info_len, ksc + 1 + MLS_HASH_LEN);
     if (!err) err = labeled_extract(s, ss, MLS_KEM_SECRET_LEN, "secret", p->psk, p->psk_len, secret);
     if (!err && p->aead_id != MLS_HPKE_AEAD_EXPORT_ONLY) {
@@ -197,9 +199,9 @@ void mls_hpke_ctx_free(mls_hpke_ctx *c)
     free(c);
 }
 
-sp_err mls_hpke_setup_sender(const mls_hpke_params *p, const uint8_t pkR[MLS_KEM_PUB_LEN],
-                             const uint8_t *skS, const mls_rand *rng,
-                             uint8_t enc[MLS_KEM_PUB_LEN], mls_hpke_ctx **out)
+static sp_err setup_sender(const mls_hpke_params *p, const uint8_t pkR[MLS_KEM_PUB_LEN],
+                           const uint8_t *skS, const mls_rand *rng, const uint8_t *info_hash,
+                           uint8_t enc[MLS_KEM_PUB_LEN], mls_hpke_ctx **out)
 {
     *out = NULL;
     sp_err err = check_params(p);
@@ -207,9 +209,16 @@ sp_err mls_hpke_setup_sender(const mls_hpke_params *p, const uint8_t pkR[MLS_KEM
     if (!pkR || !enc || (!skS) == mode_has_auth(p->mode)) return SP_ERR_INVALID;
     uint8_t ss[MLS_KEM_SECRET_LEN];
     err = encap(pkR, skS, rng, ss, enc);
-    if (!err) err = key_schedule(p, ss, out);
+    if (!err) err = key_schedule(p, ss, info_hash, out);
     mls_wipe(ss, sizeof ss);
     return err;
+}
+
+sp_err mls_hpke_setup_sender(const mls_hpke_params *p, const uint8_t pkR[MLS_KEM_PUB_LEN],
+                             const uint8_t *skS, const mls_rand *rng,
+                             uint8_t enc[MLS_KEM_PUB_LEN], mls_hpke_ctx **out)
+{
+    return setup_sender(p, pkR, skS, rng, NULL, enc, out);
 }
 
 sp_err mls_hpke_setup_receiver(const mls_hpke_params *p, const uint8_t enc[MLS_KEM_PUB_LEN],
@@ -222,7 +231,7 @@ sp_err mls_hpke_setup_receiver(const mls_hpke_params *p, const uint8_t enc[MLS_K
     if (!enc || !skR || (!pkS) == mode_has_auth(p->mode)) return SP_ERR_INVALID;
     uint8_t ss[MLS_KEM_SECRET_LEN];
     err = decap(enc, skR, pkS, ss);
-    if (!err) err = key_schedule(p, ss, out);
+    if (!err) err = key_schedule(p, ss, NULL, out);
     mls_wipe(ss, sizeof ss);
     return err;
 }
@@ -334,6 +343,36 @@ sp_err mls_encrypt_with_label(const uint8_t pub[MLS_KEM_PUB_LEN], const char *la
                                  ct->data + ct->len);
     if (!err) ct->len += pt_len + MLS_AEAD_TAG_LEN;
     sp_buf_free(&info);
+    return err;
+}
+
+sp_err mls_encrypt_context_hash(const char *label, const uint8_t *context, size_t context_len,
+                                uint8_t info_hash[MLS_HASH_LEN])
+{
+    if (!label || (!context && context_len) || !info_hash) return SP_ERR_INVALID;
+    suite s = {HPKE_SUITE_GCM, sizeof HPKE_SUITE_GCM};
+    sp_buf info = SP_BUF_INIT;
+    sp_err err = encrypt_context(&info, label, context, context_len);
+    if (!err) err = labeled_extract(s, NULL, 0, "info_hash", info.data, info.len, info_hash);
+    sp_buf_free(&info);
+    return err;
+}
+
+sp_err mls_encrypt_with_label_hashed(const uint8_t pub[MLS_KEM_PUB_LEN],
+                                     const uint8_t info_hash[MLS_HASH_LEN], const uint8_t *pt,
+                                     size_t pt_len, const mls_rand *rng,
+                                     uint8_t kem_output[MLS_KEM_PUB_LEN], sp_buf *ct)
+{
+    if (!pub || !info_hash || (!pt && pt_len) || !kem_output || !ct) return SP_ERR_INVALID;
+    if (pt_len > SIZE_MAX - MLS_AEAD_TAG_LEN) return SP_ERR_TOO_LARGE;
+    mls_hpke_params p = {MLS_HPKE_MODE_BASE, MLS_HPKE_AEAD_AES128GCM, NULL, 0, NULL, 0, NULL, 0};
+    mls_hpke_ctx *c;
+    sp_err err = sp_buf_reserve(ct, pt_len + MLS_AEAD_TAG_LEN);
+    if (!err) err = setup_sender(&p, pub, NULL, rng, info_hash, kem_output, &c);
+    if (err) return err;
+    err = mls_hpke_seal(c, NULL, 0, pt, pt_len, ct->data + ct->len);
+    if (!err) ct->len += pt_len + MLS_AEAD_TAG_LEN;
+    mls_hpke_ctx_free(c);
     return err;
 }
 

@@ -99,6 +99,17 @@ sp_err mls_encrypt_with_label(const uint8_t pub[MLS_KEM_PUB_LEN], const char *la
                               const uint8_t *context, size_t context_len, const uint8_t *pt,
                               size_t pt_len, const mls_rand *rng,
                               uint8_t kem_output[MLS_KEM_PUB_LEN], sp_buf *ct);
+/* The same for many recipients of one (label, context): the HPKE info_hash
+ * (LabeledExtract("", "info_hash", EncryptContext)) is computed once by
+ * mls_encrypt_context_hash and passed to mls_encrypt_with_label_hashed, which
+ * saves rehashing a large context per recipient (a Welcome's context is the
+ * whole encrypted GroupInfo, ratchet tree included). */
+sp_err mls_encrypt_context_hash(const char *label, const uint8_t *context, size_t context_len,
+                                uint8_t info_hash[MLS_HASH_LEN]);
+sp_err mls_encrypt_with_label_hashed(const uint8_t pub[MLS_KEM_PUB_LEN],
+                                     const uint8_t info_hash[MLS_HASH_LEN], const uint8_t *pt,
+                                     size_t pt_len, const mls_rand *rng,
+                                     uint8_t kem_output[MLS_KEM_PUB_LEN], sp_buf *ct);
 /* Appends the plaintext to pt (use sp_buf_free_secret on it). kem_output is
  * checked to be MLS_KEM_PUB_LEN bytes by the caller's decoder; here it is
  * taken as such. */

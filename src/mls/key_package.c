@@ -46,8 +46,6 @@ sp_err mls_leaf_node_init(mls_leaf_node *leaf, const uint8_t *identity, size_t i
     return SP_OK;
 }
 
-/* mls_leaf_node_sign is defined once, in signed.c (main's mlscodec): same contract. */
-
 sp_err mls_key_package_create(const uint8_t *identity, size_t id_len, const mls_signer *signer,
                               const mls_rand *rng, mls_key_package *kp,
                               uint8_t init_priv[MLS_KEM_PRIV_LEN],
@@ -122,5 +120,3 @@ sp_err mls_key_package_validate(const mls_key_package *kp, uint64_t now)
     sp_buf_free(&b);
     return e;
 }
-
-/* mls_key_package_ref is defined once, in signed.c (main's mlscodec): same contract. */

@@ -14,6 +14,7 @@
 #define SP_MLS_KEY_PACKAGE_H
 
 #include "mls/crypto.h"
+#include "mls/signed.h"
 #include "mls/types.h"
 
 /* Fills the fields every leaf of ours shares: credential (identity),
@@ -22,9 +23,6 @@
 sp_err mls_leaf_node_init(mls_leaf_node *leaf, const uint8_t *identity, size_t id_len,
                           const uint8_t sig_pub[MLS_SIG_PUB_LEN],
                           const uint8_t enc_pub[MLS_KEM_PUB_LEN]);
-/* Signs leaf (LeafNodeTBS, with group_id/leaf_index for update and commit leaves). */
-sp_err mls_leaf_node_sign(mls_leaf_node *leaf, const mls_signer *signer, sp_slice group_id,
-                          uint32_t leaf_index);
 
 /* A fresh KeyPackage for identity signed by signer; its init and leaf
  * encryption private keys are written to the caller's buffers. kp->raw is
@@ -39,8 +37,5 @@ sp_err mls_key_package_create(const uint8_t *identity, size_t id_len, const mls_
  * the KeyPackageTBS signature; and, when now != 0, now inside the lifetime.
  * SP_ERR_INVALID or SP_ERR_CRYPTO. */
 sp_err mls_key_package_validate(const mls_key_package *kp, uint64_t now);
-
-/* KeyPackageRef of kp (from kp->raw). */
-sp_err mls_key_package_ref(const mls_key_package *kp, uint8_t out[MLS_HASH_LEN]);
 
 #endif

@@ -72,16 +72,6 @@ static void rnode_unref(rnode *r)
     }
 }
 
-sp_err mls_leaf_node_copy(const mls_leaf_node *in, mls_leaf_node *out)
-{
-    sp_buf b = SP_BUF_INIT;
-    sp_err e = mls_leaf_node_write(&b, in);
-    if (!e)
-        e = mls_leaf_node_decode(b.data, b.len, out);
-    sp_buf_free(&b);
-    return e;
-}
-
 static sp_err parent_copy(const mls_parent_node *in, mls_parent_node *out, size_t extra)
 {
     memset(out, 0, sizeof *out);

@@ -113,7 +113,4 @@ sp_err mls_tree_leaf_verify(const mls_leaf_node *leaf, sp_slice group_id, uint32
 sp_err mls_tree_find_sig_key(const mls_tree *t, const uint8_t *key, size_t len,
                              mls_leaf_idx *out);
 
-/* A deep copy of a leaf node (for moving one into a tree while keeping the original). */
-sp_err mls_leaf_node_copy(const mls_leaf_node *in, mls_leaf_node *out);
-
 #endif

@@ -142,7 +142,7 @@ sp_err mls_treekem_create(mls_tree *t, mls_leaf_idx me, const mls_leaf_node *tmp
     if (out->n)
         TRY(mls_tree_set_path_parent_hashes(t, me, leaf_ph));
     mls_leaf_node leaf;
-    TRY(mls_leaf_node_copy(tmpl, &leaf));
+    TRY(mls_leaf_node_copy(&leaf, tmpl));
     leaf.source = MLS_LEAF_SOURCE_COMMIT;
     leaf.lifetime.not_before = leaf.lifetime.not_after = 0;
     e = mls_bytes_set(&leaf.encryption_key, leaf_pub, sizeof leaf_pub);
@@ -183,7 +183,7 @@ sp_err mls_treekem_encrypt(const mls_tree *t, mls_leaf_idx me, const mls_treekem
     const mls_leaf_node *leaf = mls_tree_leaf(t, me);
     if (!leaf)
         return SP_ERR_STATE;
-    sp_err e = mls_leaf_node_copy(leaf, &up->leaf_node);
+    sp_err e = mls_leaf_node_copy(&up->leaf_node, leaf);
     if (!e && s->n) {
         up->nodes = calloc(s->n, sizeof *up->nodes);
         e = up->nodes ? SP_OK : SP_ERR_NOMEM;
@@ -261,7 +261,7 @@ sp_err mls_treekem_merge(mls_tree *t, mls_leaf_idx sender, const mls_update_path
         return SP_ERR_CRYPTO;
     TRY(mls_tree_leaf_verify(l, group_id, sender.v));
     mls_leaf_node copy;
-    TRY(mls_leaf_node_copy(l, &copy));
+    TRY(mls_leaf_node_copy(&copy, l));
     sp_err e = mls_tree_set_leaf(t, sender, &copy);
     mls_leaf_node_free(&copy);
     return e;

@@ -35,7 +35,7 @@ sp_err mls_welcome_create(const mls_group *ns, const mls_key_package *const *kps
     mls_message m = {0};
     sp_buf gib = SP_BUF_INIT, gsb = SP_BUF_INIT;
     uint8_t key[MLS_AEAD_KEY_LEN], nonce[MLS_AEAD_NONCE_LEN];
-    sp_err e = mls_group_context_copy(&ns->ctx, &gi.group_context);
+    sp_err e = mls_group_context_copy(&gi.group_context, &ns->ctx);
     if (!e)
         e = mls_extensions_add(&gi.extensions, MLS_EXT_RATCHET_TREE, tree_enc->data, tree_enc->len);
     if (!e)
@@ -61,6 +61,11 @@ sp_err mls_welcome_create(const mls_group *ns, const mls_key_package *const *kps
         w->encrypted_group_info.len = gib.len + MLS_AEAD_TAG_LEN;
         e = mls_aead_seal(key, nonce, NULL, 0, gib.data, gib.len, w->encrypted_group_info.data);
     }
+    /* every joiner's EncryptWithLabel has the same (large) context */
+    uint8_t info_hash[MLS_HASH_LEN];
+    if (!e)
+        e = mls_encrypt_context_hash("Welcome", w->encrypted_group_info.data,
+                                     w->encrypted_group_info.len, info_hash);
     if (!e) {
         w->secrets = calloc(n, sizeof *w->secrets);
         e = w->secrets ? SP_OK : SP_ERR_NOMEM;
@@ -87,9 +92,10 @@ sp_err mls_welcome_create(const mls_group *ns, const mls_key_package *const *kps
             e = SP_ERR_NOMEM;
         sp_buf ct = SP_BUF_INIT;
         if (!e)
-            e = mls_encrypt_with_label(kps[i]->init_key.data, "Welcome",
-                                       w->encrypted_group_info.data, w->encrypted_group_info.len,
-                                       gsb.data, gsb.len, ns->rng, kem, &ct);
+            e = kps[i]->init_key.len == MLS_KEM_PUB_LEN ? SP_OK : SP_ERR_INVALID;
+        if (!e)
+            e = mls_encrypt_with_label_hashed(kps[i]->init_key.data, info_hash, gsb.data, gsb.len,
+                                              ns->rng, kem, &ct);
         if (!e)
             e = mls_bytes_set(&es->encrypted_group_secrets.kem_output, kem, sizeof kem);
         if (!e)

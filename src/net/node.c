@@ -493,6 +493,14 @@ static void link_up(link *l)
             link_close(o, NET_CLOSE_DUPLICATE, "duplicate link to %s replaced", o->peer_id);
             break;
         }
+        if (l->entry) {
+            /* The handshake proved who is at that address: remember it, so that the entry waits
+             * for the live link to drop instead of redialling into the same refusal. */
+            peer *e = l->entry;
+            snprintf(e->peer_id, sizeof e->peer_id, "%s", l->peer_id);
+            e->verified = 1;
+            n->persist->peer_save(n->persist->ctx, e->addr, e->peer_id, e->pinned);
+        }
         link_close(l, NET_CLOSE_DUPLICATE, "already linked to %s", l->peer_id);
         return;
     }
@@ -646,7 +654,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
         sp_err e = net_frame_check_header(hdr, l->state == L_LIVE ? NET_FRAME_MAX : NET_FRAME_MAX_PREAUTH, &flen);
         if (e) {
             link_close(l, NET_CLOSE_PROTOCOL, "bad frame length %u: %s",
-                       (unsigned)((hdr[0] << 24) | (hdr[1] << 16) | (hdr[2] << 8) | hdr[3]), sp_strerror(e));
+                       (unsigned)hdr[0] << 24 | (unsigned)hdr[1] << 16 | (unsigned)hdr[2] << 8 | hdr[3], sp_strerror(e));
             break;
         }
         if (have < NET_FRAME_HEADER + (size_t)flen)

@@ -319,6 +319,7 @@ void rpc_call_stream_gone(rpc_call *call)
     if (call->next)
         call->next->prev = call->prev;
     call->prev = call->next = NULL;
+    conn->in_buffered -= call->in.body.len;
     call->conn = NULL;
     if (call->deadline_armed) {
         event_del(&call->deadline);
@@ -452,7 +453,17 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t sid, const u
     rpc_call *call = nghttp2_session_get_stream_user_data(s, sid);
     if (!call || call->ended)
         return 0;
+    rpc_conn *conn = call->conn;
+    size_t before = call->in.body.len;
     sp_err e = rpc_deframer_feed(&call->in, data, len, on_message, call);
+    conn->in_buffered = conn->in_buffered - before + call->in.body.len;
+    /* many half-sent requests on one connection: refuse the one that crossed the budget */
+    if (e == SP_OK && !call->ended && conn->in_buffered > call->srv->cfg.max_conn_buffer) {
+        conn->in_buffered -= call->in.body.len;
+        rpc_deframer_free(&call->in);
+        set_status(call, RPC_RESOURCE_EXHAUSTED, "too many request bytes in flight on this connection");
+        return 0;
+    }
     if (e == SP_OK || call->ended)
         return 0;
     char m[120];
@@ -484,6 +495,7 @@ static void end_of_request(rpc_call *call)
         set_status(call, RPC_INVALID_ARGUMENT, "request message missing or truncated");
         return;
     }
+    call->conn->in_buffered -= call->in.body.len;
     rpc_deframer_free(&call->in);
     call->dispatched = 1;
     call->in_handler = 1;
@@ -521,8 +533,22 @@ static int on_stream_close(nghttp2_session *s, int32_t sid, uint32_t error_code,
     return 0;
 }
 
+/* After a complete response, a request still being sent is pointless: tell the client to stop
+ * (RFC 9113 §8.1: RST_STREAM NO_ERROR), so an oversized or refused upload ends at once and the
+ * stream stops counting against the connection. */
+static int on_frame_send(nghttp2_session *s, const nghttp2_frame *frame, void *user)
+{
+    (void)user;
+    if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+        nghttp2_session_get_stream_remote_close(s, frame->hd.stream_id) == 0)
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+    return 0;
+}
+
 void rpc_h2_callbacks(nghttp2_session_callbacks *cbs)
 {
+    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
     nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
     nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);

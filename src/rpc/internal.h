@@ -63,6 +63,7 @@ struct rpc_conn {
     struct evbuffer *out;
     rpc_conn *prev, *next;
     rpc_call *calls;
+    size_t in_buffered;       /* request bytes held by its calls' deframers */
     unsigned in_io : 1;       /* inside our read/write path: it flushes on the way out */
     unsigned flush_queued : 1;
     unsigned wev_armed : 1;
@@ -83,6 +84,8 @@ struct rpc_server {
     nghttp2_option *h2opt;
     int shutting_down;
     struct event grace_ev, final_ev;
+    struct event accept_pause_ev; /* re-enables accepting after EMFILE */
+    int accept_pause_armed;       /* accept_pause_ev is assigned */
     void (*done)(void *);
     void *done_arg;
 };

@@ -57,6 +57,8 @@ typedef void (*rpc_cancel_fn)(rpc_call *call, void *user);
 typedef struct {
     size_t max_recv_bytes;      /* largest request message accepted; 0: 4 MiB */
     size_t max_stream_buffer;   /* bytes a server stream may queue for a slow reader; 0: 4 MiB */
+    size_t max_conn_buffer;     /* request bytes one connection may hold half-received, over all
+                                   its streams; 0: 16 MiB (never less than max_recv_bytes) */
     uint32_t max_concurrent_streams; /* per connection; 0: 4096 */
     uint32_t shutdown_grace_ms; /* how long in-flight unary calls get at shutdown; 0: 5000 */
 } rpc_config;

@@ -190,6 +190,9 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
         ssize_t rv = nghttp2_session_mem_recv(conn->h2, buf, (size_t)n);
         if (rv < 0) {
             SP_INFO("rpc: closing connection from %s: %s", conn->peer, nghttp2_strerror((int)rv));
+            /* nghttp2 may have queued a GOAWAY saying why: one best-effort write of it */
+            if (rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC)
+                conn_flush(conn);
             close_it = 1;
             break;
         }
@@ -290,12 +293,27 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         conn_free(conn);
 }
 
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    rpc_server *srv = arg;
+    if (srv->listener)
+        evconnlistener_enable(srv->listener);
+}
+
 static void on_accept_error(struct evconnlistener *l, void *arg)
 {
-    (void)l;
-    (void)arg;
-    /* EMFILE and friends: log and keep serving the connections we have */
-    SP_WARN("rpc: accept failed: %s", strerror(errno));
+    rpc_server *srv = arg;
+    int err = errno;
+    SP_WARN("rpc: accept failed: %s", strerror(err));
+    /* out of descriptors or memory: the pending connection stays pending and the listener would
+     * spin; pause accepting for a moment while the connections we have keep being served */
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        evconnlistener_disable(l);
+        struct timeval tv = {0, 100000};
+        evtimer_add(&srv->accept_pause_ev, &tv);
+    }
 }
 
 /* ---- server ------------------------------------------------------------------------- */
@@ -312,6 +330,10 @@ sp_err rpc_server_new(struct event_base *base, const rpc_config *cfg, rpc_server
         srv->cfg.max_recv_bytes = 4u << 20;
     if (!srv->cfg.max_stream_buffer)
         srv->cfg.max_stream_buffer = 4u << 20;
+    if (!srv->cfg.max_conn_buffer)
+        srv->cfg.max_conn_buffer = 16u << 20;
+    if (srv->cfg.max_conn_buffer < srv->cfg.max_recv_bytes)
+        srv->cfg.max_conn_buffer = srv->cfg.max_recv_bytes;
     if (!srv->cfg.max_concurrent_streams)
         srv->cfg.max_concurrent_streams = 4096;
     if (!srv->cfg.shutdown_grace_ms)
@@ -321,6 +343,8 @@ sp_err rpc_server_new(struct event_base *base, const rpc_config *cfg, rpc_server
         return SP_ERR_NOMEM;
     }
     rpc_h2_callbacks(srv->cbs);
+    /* closed streams are only kept for the priority tree, which gRPC does not use */
+    nghttp2_option_set_no_closed_streams(srv->h2opt, 1);
     *out = srv;
     return SP_OK;
 }
@@ -351,6 +375,8 @@ sp_err rpc_server_listen(rpc_server *srv, const char *addr, uint16_t port)
     if (!srv->listener)
         return SP_ERR_IO;
     evconnlistener_set_error_cb(srv->listener, on_accept_error);
+    evtimer_assign(&srv->accept_pause_ev, srv->base, accept_resume_cb, srv);
+    srv->accept_pause_armed = 1;
     struct sockaddr_storage bound;
     socklen_t blen = sizeof bound;
     getsockname(evconnlistener_get_fd(srv->listener), (struct sockaddr *)&bound, &blen);
@@ -421,6 +447,8 @@ void rpc_server_shutdown(rpc_server *srv, void (*done)(void *arg), void *arg)
         evconnlistener_free(srv->listener);
         srv->listener = NULL;
     }
+    if (srv->accept_pause_armed)
+        event_del(&srv->accept_pause_ev);
     /* server streams never end by themselves: end them now, after what they queued */
     for (;;) {
         rpc_call *victim = NULL;
@@ -453,6 +481,8 @@ void rpc_server_free(rpc_server *srv)
         return;
     if (srv->listener)
         evconnlistener_free(srv->listener);
+    if (srv->accept_pause_armed)
+        event_del(&srv->accept_pause_ev);
     srv->done = NULL;
     while (srv->conns)
         conn_free(srv->conns);

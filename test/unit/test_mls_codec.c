@@ -415,6 +415,33 @@ static void test_extension_payloads(void)
     sp_buf_free(&b);
 }
 
+/* Copies are deep and exact. */
+static void test_copy(void)
+{
+    size_t n;
+    uint8_t *p = vec("mls_key_package", &n);
+    mls_message m;
+    CHECK(mls_message_decode(p, n, &m) == SP_OK);
+    mls_key_package kp;
+    CHECK(mls_key_package_copy(&kp, &m.key_package) == SP_OK);
+    CHECK(kp.raw.len == m.key_package.raw.len &&
+          memcmp(kp.raw.data, m.key_package.raw.data, kp.raw.len) == 0);
+    CHECK(kp.init_key.data != m.key_package.init_key.data);
+    mls_leaf_node leaf;
+    CHECK(mls_leaf_node_copy(&leaf, &kp.leaf_node) == SP_OK);
+    mls_message_free(&m);
+    mls_key_package_free(&kp);
+    sp_buf b = SP_BUF_INIT;
+    CHECK(mls_leaf_node_write(&b, &leaf) == SP_OK); /* still valid after the originals are gone */
+    sp_buf_free(&b);
+    mls_leaf_node_free(&leaf);
+    /* a copy of something that cannot be encoded fails and leaves dst empty */
+    mls_proposal bad = {0}, dst;
+    bad.type = 0x7777;
+    CHECK(mls_proposal_copy(&dst, &bad) == SP_ERR_UNSUPPORTED && dst.type == 0);
+    free(p);
+}
+
 int main(void)
 {
     vectors = json_load_file("test/vectors/mls/messages.json");
@@ -430,6 +457,7 @@ int main(void)
     test_writer_errors();
     test_signed_objects();
     test_extension_payloads();
+    test_copy();
     json_free(vectors);
     return check_done();
 }

@@ -482,6 +482,47 @@ static void test_refusals(void)
     CHECK(store_open(path, &db, err, sizeof err) == SP_ERR_INVALID && db == NULL);
     CHECK_MSG(strstr(err, "refusing") != NULL, "%s", err);
 
+    /* a sound header but a damaged page deep inside: caught by the check at open */
+    path_in_tmp(path, sizeof path, "deep.db");
+    db = open_fresh("deep.db");
+    if (db) {
+        store_peer_add(db, "/ip4/1.2.3.4/tcp/1", NULL);
+        for (int i = 0; i < 300; i++) {
+            char a[64];
+            snprintf(a, sizeof a, "/ip4/10.0.%d.%d/tcp/4000/padding-padding-padding", i / 256, i % 256);
+            store_peer_add(db, a, "some-peer-id-to-fill-pages");
+        }
+        store_close(db);
+        db = NULL;
+    }
+    sqlite3 *cq = NULL;
+    CHECK(sqlite3_open(path, &cq) == SQLITE_OK);
+    CHECK(sqlite3_exec(cq, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE", NULL, NULL, NULL) ==
+          SQLITE_OK);
+    sqlite3_close(cq);
+    long size = file_size(path);
+    CHECK(size > 8 * 4096);
+    f = fopen(path, "r+b");
+    if (f) {
+        /* scribble over the middle of the file (b-tree pages of peers and its indexes) */
+        char noise[4096];
+        memset(noise, 0x5a, sizeof noise);
+        fseek(f, (size / 4096 / 2) * 4096, SEEK_SET);
+        fwrite(noise, 1, sizeof noise, f);
+        fseek(f, (size / 4096 / 2 + 1) * 4096 + 8, SEEK_SET);
+        fwrite(noise, 1, 200, f);
+        fclose(f);
+    }
+    CHECK(store_open(path, &db, err, sizeof err) == SP_ERR_INVALID && db == NULL);
+    CHECK_MSG(strstr(err, "refusing") != NULL, "%s", err);
+
+    /* an empty file is a new database */
+    path_in_tmp(path, sizeof path, "empty.db");
+    write_file(path, "", 0);
+    CHECK(store_open(path, &db, err, sizeof err) == SP_OK && db != NULL);
+    store_close(db);
+    db = NULL;
+
     /* newer schema */
     path_in_tmp(path, sizeof path, "newer.db");
     sqlite3 *sq = NULL;

@@ -7,8 +7,8 @@
  * listen multiaddr and the peer ids of live authenticated links.
  *
  * Both need a session: check(ctx, token) returns SP_OK for a live session (anything else is
- * UNAUTHENTICATED). Until the session layer is wired, check may be NULL: then any non-empty token
- * is accepted and a warning is logged once at registration.
+ * UNAUTHENTICATED); the daemon passes chat_auth_check. A NULL check (tests without sessions)
+ * accepts any non-empty token and logs a warning at registration.
  */
 #ifndef SP_RPC_SERVICES_NETWORK_H
 #define SP_RPC_SERVICES_NETWORK_H
