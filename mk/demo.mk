@@ -4,4 +4,4 @@
 .PHONY: demo
 demo: $(O)/spacepandad $(O)/spacepanda
 	@DEMO=1 SP_BUILD=$(O) bash test/integration/70_reference_scenario_cli.sh | \
-	  sed -n '/^== /,$$p'
+	  sed -n -e '/^-- /p' -e '/^== /,$$p'

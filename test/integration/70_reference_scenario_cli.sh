@@ -36,6 +36,7 @@ for i in 1 2 3; do
 done
 
 field() { sed -n "s/^$1: //p" | head -n 1; }
+say() { [ "${DEMO:-0}" = 1 ] && echo "-- $*"; return 0; }
 # on N CMD...: runs the CLI against daemon N with that daemon's user's token; $out, $err, $rc
 on() { local n=$1; shift; out=$(SPACEPANDA_TOKEN=${tok[$n]:-} "$CLI" --server "127.0.0.1:${port[$n]}" "$@" 2>"$tmp/err"); rc=$?; err=$(cat "$tmp/err"); }
 
@@ -51,8 +52,11 @@ for i in 1 2 3; do
   on "$i" net status
   addr[$i]=$(echo "$out" | field listen_address)
 done
+say "three daemons: alice on ${port[1]}, bob on ${port[2]}, charlie on ${port[3]} (gRPC ports)"
 on 2 peer connect "${addr[1]}"; ok [ "$rc" = 0 ]
+say "daemon 2 linked to daemon 1 (${addr[1]})"
 on 3 peer connect "${addr[2]}"; ok [ "$rc" = 0 ]
+say "daemon 3 linked to daemon 2 (${addr[2]}); 1 and 3 are not linked"
 
 on 1 space create Team
 ok [ "$rc" = 0 ]
@@ -61,6 +65,7 @@ on 1 channel create "$sid" general
 ok [ "$rc" = 0 ]
 cid=$(echo "$out" | field channel.id)
 ok [ ${#cid} = 64 ]
+say "alice created space Team and channel general ($cid), an MLS group on daemon 1"
 
 for i in 2 3; do
   on "$i" keypackage --out "$tmp/kp$i"
@@ -69,6 +74,7 @@ for i in 2 3; do
   ok [ "$rc" = 0 ]; ok grep -q "channel_name: general" <<<"$out"
   on "$i" join "$tmp/inv$i"
   ok [ "$rc" = 0 ]; ok grep -q "success: true" <<<"$out"
+  say "${names[$i]}: key package from daemon $i ($(stat -c %s "$tmp/kp$i") bytes), invite made by alice's daemon, joined on daemon $i"
   on "$i" channel list "$sid"
   ok grep -q "channels.id: $cid" <<<"$out"
 done
@@ -86,6 +92,7 @@ texts=(x "Hello from Alice" "Hello from Bob" "Hello from Charlie")
 for i in 1 2 3; do
   on "$i" send "$cid" "${texts[$i]}"
   ok [ "$rc" = 0 ]; ok grep -q "sender_id: ${uid[$i]}" <<<"$out"
+  say "${names[$i]} sent \"${texts[$i]}\" through daemon $i"
 done
 
 # every daemon shows all three, with the right senders
