@@ -955,9 +955,16 @@ static sp_err op_start(chat_channels *c, int kind, const char *user_id, const ch
         say(msg, msglen, e == SP_ERR_NOT_FOUND ? "no such channel" : "cannot load the channel");
         return e;
     }
-    if (!chan_member(ch, user_id)) {
+    member *mb = chan_member(ch, user_id);
+    if (!mb) {
         say(msg, msglen, "not a member of this channel");
         return SP_ERR_PERMISSION;
+    }
+    uint32_t leaf;
+    if (kind != OP_REMOVE && target && target[0] &&
+        mls_group_find_member(mb->g, (const uint8_t *)target, strlen(target), &leaf) == SP_OK) {
+        say(msg, msglen, "that user is already a member of this channel");
+        return SP_ERR_EXISTS;
     }
     chat_op *op = calloc(1, sizeof *op);
     if (!op)
@@ -1028,8 +1035,9 @@ sp_err chat_add_member(chat_channels *c, const char *user_id, const char *channe
         say(msg, msglen, "not a member of this channel");
         return SP_ERR_PERMISSION;
     }
-    if (chan_member(ch, target)) {
-        say(msg, msglen, "that user is already a member");
+    uint32_t leaf;
+    if (mls_group_find_member(chan_member(ch, user_id)->g, (const uint8_t *)target, strlen(target), &leaf) == SP_OK) {
+        say(msg, msglen, "that user is already a member of this channel");
         return SP_ERR_EXISTS;
     }
     sp_buf kp;

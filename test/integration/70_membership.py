@@ -63,6 +63,8 @@ def main():
         check(code_of(lambda: join("bob", inv_bob, channel_id="ab" * 32)) == SC.INVALID_ARGUMENT,
               "JoinChannel with a channel id that is not the group's: INVALID_ARGUMENT")
         check(join("bob", inv_bob).success, "bob joins")
+        check(code_of(lambda: invite("alice", kp("bob"))) == SC.ALREADY_EXISTS,
+              "inviting a user who is already a member: ALREADY_EXISTS")
         check(code_of(lambda: join("bob", inv_bob)) == SC.FAILED_PRECONDITION,
               "the same invite again: FAILED_PRECONDITION")
 
@@ -106,6 +108,9 @@ def main():
         r = wait_until(lambda: code_of(lambda: D("alice").call("AddMemberToChannel", session_token=T("alice"),
                                                                 channel_id=ch.id, user_id=U("dave"))) == SC.OK, 10)
         check(r, "AddMemberToChannel(dave) by user id succeeds")
+        check(code_of(lambda: D("bob").call("AddMemberToChannel", session_token=T("bob"), channel_id=ch.id,
+                                            user_id=U("dave"))) == SC.ALREADY_EXISTS,
+              "adding a member again (from another daemon): ALREADY_EXISTS")
         check(wait_until(lambda: [c.id for c in safe(lambda: D("dave").call("ListChannels", session_token=T("dave"),
                                                                             space_id=sp.id).channels, [])] == [ch.id], 10),
               "dave's daemon joined by itself (ListChannels shows the channel)")
