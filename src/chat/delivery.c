@@ -273,6 +273,9 @@ static void queue_future(chat_channels *c, const net_msg *nm, const chat_app_msg
     if (e)
         SP_ERROR("chat: channel %.16s: cannot keep a message for epoch %" PRIu64 ": %s", m->channel_id,
                  m->epoch, sp_strerror(e));
+    else
+        SP_DEBUG("chat: channel %.16s: a message of epoch %" PRIu64 " from %.16s waits for its commit",
+                 m->channel_id, m->epoch, nm->origin);
 }
 
 void delivery_on_app(chat_channels *c, const net_msg *nm, const chat_app_msg *m, int from_queue)
