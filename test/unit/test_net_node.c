@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "check.h"
+#include "net/frame.h"
 #include "net/node.h"
 
 CHECK_MAIN_DEFS
@@ -246,6 +247,21 @@ static void test_catchup_backpressure(void)
     for (int s = 1; s <= n; s++)
         dup += nodes[2].got[s] != 1 || nodes[1].got[s] != 1;
     CHECK_MSG(dup == 0, "%d frames not exactly once", dup);
+    /* a batch: one commit, consecutive sequences, each delivered once */
+    sp_slice many[100];
+    for (int i = 0; i < 100; i++)
+        many[i] = (sp_slice){kb, sizeof kb};
+    uint64_t first = 0;
+    size_t done = 0;
+    CHECK(net_node_broadcast_many(nodes[0].node, 1, many, 100, &first, &done) == SP_OK);
+    CHECK(first == (uint64_t)n + 1 && done == 100);
+    all_arg a3 = {2, (uint64_t)n + 100};
+    CHECK(run_until(all_got, &a3, 10000));
+    sleep_ms(50);
+    CHECK(nodes[2].got[n + 1] == 1 && nodes[2].got[n + 100] == 1 && nodes[2].got[n + 101] == 0);
+    CHECK(net_node_broadcast_many(nodes[0].node, 1, many, 0, &first, &done) == SP_ERR_INVALID && done == 0);
+    many[5].len = NET_PAYLOAD_MAX + 1;
+    CHECK(net_node_broadcast_many(nodes[0].node, 1, many, 10, &first, &done) == SP_ERR_TOO_LARGE && done == 0);
     for (int i = 0; i < 3; i++)
         stop(i);
 }
