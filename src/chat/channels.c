@@ -13,7 +13,7 @@
 #include "base/rand.h"
 #include "mls/codec.h"
 #include "store/mls_state.h"
-#include "store/frames.h"
+#include "store/outbox.h"
 #include "store/profiles.h"
 
 #define MAX_ATTEMPTS 8

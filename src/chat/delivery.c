@@ -12,7 +12,7 @@
 
 #include "base/log.h"
 #include "base/rand.h"
-#include "store/frames.h"
+#include "store/outbox.h"
 #include "store/spaces.h"
 
 #define GET_DEFAULT 50
