@@ -4,8 +4,9 @@
 #include <stdlib.h>
 #include "store/internal.h"
 
-static void frame_clear(store_frame *f)
+static void frame_clear(void *elem)
 {
+    store_frame *f = elem;
     free(f->dest_peer);
     free(f->origin_peer);
     free(f->payload);
@@ -20,41 +21,18 @@ void store_frames_free(store_frame *v, size_t n)
     free(v);
 }
 
-/* Reads rows (id, dest, origin, seq, type, payload) into a fresh array. */
-static sp_err collect(store_db *db, sqlite3_stmt *st, int limit, store_frame **out, size_t *n)
+/* One row (id, dest, origin, seq, type, payload) into a zeroed store_frame. */
+static sp_err frame_from_row(sqlite3_stmt *st, void *elem)
 {
-    store_frame *v = calloc((size_t)limit ? (size_t)limit : 1, sizeof *v);
-    if (!v)
+    store_frame *f = elem;
+    f->id = sqlite3_column_int64(st, 0);
+    if (sqlite3_column_type(st, 1) != SQLITE_NULL && !(f->dest_peer = store_col_text(st, 1)))
         return SP_ERR_NOMEM;
-    size_t k = 0;
-    sp_err e = SP_OK;
-    int rc = SQLITE_DONE;
-    while (k < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        store_frame *f = &v[k++];
-        f->id = sqlite3_column_int64(st, 0);
-        if (sqlite3_column_type(st, 1) != SQLITE_NULL && !(f->dest_peer = store_col_text(st, 1))) {
-            e = SP_ERR_NOMEM;
-            break;
-        }
-        if (!(f->origin_peer = store_col_text(st, 2))) {
-            e = SP_ERR_NOMEM;
-            break;
-        }
-        f->origin_seq = (uint64_t)sqlite3_column_int64(st, 3);
-        f->type = (uint32_t)sqlite3_column_int64(st, 4);
-        if ((e = store_col_blob(st, 5, &f->payload, &f->len)))
-            break;
-    }
-    if (!e && k < (size_t)limit && rc != SQLITE_DONE)
-        e = store_map(db, sqlite3_extended_errcode(db->sq));
-    sqlite3_reset(st);
-    if (e) {
-        store_frames_free(v, k);
-        return e;
-    }
-    *out = v;
-    *n = k;
-    return SP_OK;
+    if (!(f->origin_peer = store_col_text(st, 2)))
+        return SP_ERR_NOMEM;
+    f->origin_seq = (uint64_t)sqlite3_column_int64(st, 3);
+    f->type = (uint32_t)sqlite3_column_int64(st, 4);
+    return store_col_blob(st, 5, &f->payload, &f->len);
 }
 
 static sp_err outbox_add(store_db *db, const char *dest, const char *origin, uint64_t seq,
@@ -98,7 +76,11 @@ static sp_err outbox_list(store_db *db, const char *dest, int64_t after_id, int 
     store_bind_text(st, 1, dest);
     sqlite3_bind_int64(st, 2, after_id);
     sqlite3_bind_int(st, 3, limit);
-    return collect(db, st, limit, out, n);
+    void *v = NULL;
+    sp_err e = store_collect_rows(db, st, limit, sizeof(store_frame), frame_from_row, frame_clear, &v, n);
+    if (!e)
+        *out = v;
+    return e;
 }
 
 sp_err store_outbox_list(store_db *db, const char *dest, int64_t after_id, int limit,
@@ -118,10 +100,7 @@ static sp_err outbox_remove(store_db *db, int64_t id)
     if (!st)
         return SP_ERR_INTERNAL;
     sqlite3_bind_int64(st, 1, id);
-    sp_err e = store_exec_stmt(db, st);
-    if (!e && sqlite3_changes(db->sq) == 0)
-        e = SP_ERR_NOT_FOUND;
-    return e;
+    return store_exec_changed(db, st);
 }
 
 sp_err store_outbox_remove(store_db *db, int64_t id)
