@@ -32,6 +32,11 @@
 #include "rpc/services/auth.h"
 #include "rpc/services/space.h"
 #include "store/db.h"
+#include "net/node.h"
+#include "rpc/services/network.h"
+#include "chat/channels.h"
+#include "chat/net_store.h"
+#include "rpc/services/chat_svc.h"
 
 #define SPACEPANDAD_VERSION "0.1.0"
 #define DEFAULT_GRPC_ADDR "127.0.0.1"
@@ -55,12 +60,16 @@ typedef struct {
     rpc_server *rpc;
     rpc_health *health;
     int stopping;
-    /* later layers: store, net, chat handles go here */
     store_db *store;
     sp_workers *workers;
     chat_auth *auth;
     chat_spaces *spaces;
     rpc_space_svc *space_svc;
+    net_identity *net_id;
+    net_persist *net_persist;
+    net_node *net;
+    rpc_network *net_svc;
+    chat_channels *channels;
 } daemon_state;
 
 /* ---- flags ---------------------------------------------------------------------------- */
@@ -308,6 +317,14 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 /* ---- main ------------------------------------------------------------------------------- */
 
+/* NetworkService needs a live session like every other service. */
+static sp_err net_session_check(void *ctx, const char *token)
+{
+    chat_session s;
+    return chat_auth_check(ctx, token, &s);
+}
+
+
 static int run(daemon_state *d)
 {
     daemon_config *cfg = &d->cfg;
@@ -361,9 +378,48 @@ static int run(daemon_state *d)
             return 1;
         }
     }
-    for (size_t i = 0; i < cfg->npeers; i++)
-        SP_INFO("main: peer %s (links arrive with the net layer)", cfg->peers[i]);
-    (void)cfg->p2p_port;
+    /* net: identity key and frame log in the data directory, the P2P listener, --peer links.
+     * The log is its own file so that its write transaction (committed once per read batch) never
+     * holds the lock the store's connection needs while a frame is being handed up. */
+    {
+        char path[PATH_MAX + 16], err[256];
+        net_node_config nc = {.listen_port = (uint16_t)cfg->p2p_port,
+                              .on_msg = chat_channels_on_net};
+        snprintf(path, sizeof path, "%s/net.db", cfg->data_dir);
+        e = chat_channels_new(d->base, d->store, d->spaces, NULL, &d->channels);
+        nc.on_msg_arg = d->channels;
+        if (!e)
+            e = net_identity_load_or_create(cfg->data_dir, &d->net_id);
+        if (!e)
+            e = net_persist_sqlite_open(path, &d->net_persist);
+        if (!e) {
+            /* the engine's group commit runs inside net's log flush: see chat/net_store.h */
+            net_persist *wrapped = NULL;
+            e = chat_net_persist_wrap(d->net_persist, d->channels, &wrapped);
+            if (!e)
+                d->net_persist = wrapped;
+        }
+        if (!e)
+            e = net_node_new(d->base, d->net_id, d->net_persist, &nc, &d->net);
+        for (size_t i = 0; !e && i < cfg->npeers; i++)
+            if (net_node_connect(d->net, cfg->peers[i], NULL, NULL, err, sizeof err))
+                SP_WARN("main: --peer %s: %s", cfg->peers[i], err);
+        if (!e)
+            e = rpc_register_network(d->rpc, d->net, net_session_check, d->auth, &d->net_svc);
+        if (!e) {
+            /* channels created here are ordered here; the engine speaks through the node */
+            e = chat_spaces_set_self_peer(d->spaces, net_node_peer_id(d->net));
+            chat_channels_set_net(d->channels, d->net);
+        }
+        if (!e)
+            e = rpc_register_channel(d->rpc, d->auth, d->channels);
+        if (!e)
+            e = rpc_register_message(d->rpc, d->auth, d->channels);
+        if (e) {
+            SP_ERROR("main: p2p network: %s", sp_strerror(e));
+            return 1;
+        }
+    }
 
     e = rpc_server_listen(d->rpc, cfg->grpc_addr, (uint16_t)cfg->grpc_port);
     if (e) {
@@ -404,6 +460,11 @@ int main(int argc, char **argv)
     /* later layers: free chat, net, store here */
     rpc_server_free(d.rpc);
     rpc_space_svc_free(d.space_svc);
+    rpc_network_free(d.net_svc); /* after the server: it cancels ConnectPeer calls still waiting */
+    net_node_free(d.net); /* before the engine: the node hands it messages */
+    net_persist_free(d.net_persist);
+    net_identity_free(d.net_id);
+    chat_channels_free(d.channels);
     chat_auth_free(d.auth);
     sp_workers_free(d.workers);
     chat_spaces_free(d.spaces);

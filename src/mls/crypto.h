@@ -95,6 +95,19 @@ sp_err mls_expand_with_label(const uint8_t secret[MLS_HASH_LEN], const char *lab
 sp_err mls_expand_with_label_n(const uint8_t secret[MLS_HASH_LEN], const uint8_t *label,
                                size_t label_len, const uint8_t *context, size_t context_len,
                                uint8_t *out, uint16_t out_len);
+/* One request of mls_expand_with_labels: ExpandWithLabel(secret, label,
+ * context, len) into out. */
+typedef struct {
+    const char *label;
+    uint8_t *out;
+    uint16_t len;
+} mls_label_out;
+/* Several ExpandWithLabel of one secret over one context (a ratchet
+ * generation's key, nonce and next secret; the sender-data key and nonce):
+ * the same bytes as separate calls, but the secret's HMAC key is prepared
+ * once. On failure every output is wiped. */
+sp_err mls_expand_with_labels(const uint8_t secret[MLS_HASH_LEN], const uint8_t *context,
+                              size_t context_len, const mls_label_out *outs, size_t n);
 /* DeriveSecret(secret, label) = ExpandWithLabel(secret, label, "", Nh). */
 sp_err mls_derive_secret(const uint8_t secret[MLS_HASH_LEN], const char *label,
                          uint8_t out[MLS_HASH_LEN]);
@@ -140,9 +153,13 @@ void mls_signer_free(mls_signer *s);
 /* The public key of s. */
 const uint8_t *mls_signer_pub(const mls_signer *s);
 
-/* Raw Ed25519 over msg. */
+/* Raw Ed25519 over msg. A signer may be shared between threads: it keeps
+ * one prepared OpenSSL context, used by one signature at a time (another
+ * thread meanwhile signs with a fresh one). */
 sp_err mls_sign(const mls_signer *s, const uint8_t *msg, size_t len, uint8_t sig[MLS_SIG_LEN]);
-/* SP_OK when valid, SP_ERR_CRYPTO when not. */
+/* SP_OK when valid, SP_ERR_CRYPTO when not. Each thread keeps the OpenSSL
+ * objects of its 32 most recently used public keys, so verifying the same
+ * senders again skips their setup (see mls_crypto_thread_cleanup). */
 sp_err mls_verify(const uint8_t pub[MLS_SIG_PUB_LEN], const uint8_t *msg, size_t len,
                   const uint8_t *sig, size_t sig_len);
 
@@ -153,6 +170,13 @@ sp_err mls_sign_with_label(const mls_signer *s, const char *label, const uint8_t
 sp_err mls_verify_with_label(const uint8_t pub[MLS_SIG_PUB_LEN], const char *label,
                              const uint8_t *content, size_t len, const uint8_t *sig,
                              size_t sig_len);
+
+/* For callers that encode the content themselves: writes SignContent's first
+ * field, opaque "MLS 1.0 "+label<V>. Followed by the content as a vector
+ * (mls_vec_begin, the encoding, mls_vec_end), the buffer holds exactly what
+ * mls_sign_with_label signs, and mls_sign / mls_verify over it give the same
+ * signatures, without a second buffer and copy of the content. */
+sp_err mls_put_sign_label(sp_buf *b, const char *label);
 
 /* ---- key agreement: X25519 -------------------------------------------------- */
 
@@ -167,7 +191,20 @@ sp_err mls_x25519(const uint8_t priv[MLS_KEM_PRIV_LEN], const uint8_t peer_pub[M
 sp_err mls_x25519_kp(const uint8_t priv[MLS_KEM_PRIV_LEN], const uint8_t pub[MLS_KEM_PUB_LEN],
                      const uint8_t peer_pub[MLS_KEM_PUB_LEN], uint8_t shared[MLS_KEM_SECRET_LEN]);
 
+/* The public key of priv and its shared secret with peer_pub, from one key
+ * load: a DHKEM sender's work for its ephemeral key (errors as mls_x25519). */
+sp_err mls_x25519_pub_dh(const uint8_t priv[MLS_KEM_PRIV_LEN],
+                         const uint8_t peer_pub[MLS_KEM_PUB_LEN], uint8_t pub[MLS_KEM_PUB_LEN],
+                         uint8_t shared[MLS_KEM_SECRET_LEN]);
+
 /* ---- small helpers ---------------------------------------------------------- */
+
+/* Frees the calling thread's cached OpenSSL objects (mls_verify's keys, the
+ * X25519 key loader).
+ * Optional: it happens by itself when a thread exits; the main thread may call
+ * it before exiting so that leak checkers see nothing left. Calling mls_*
+ * afterwards is fine (the cache is rebuilt). */
+void mls_crypto_thread_cleanup(void);
 
 /* OPENSSL_cleanse, so callers need not include OpenSSL headers. */
 void mls_wipe(void *p, size_t n);

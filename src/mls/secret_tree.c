@@ -295,10 +295,16 @@ static sp_err find_ratchet(mls_secret_tree *t, mls_leaf_idx leaf, mls_ratchet_ty
 static sp_err ratchet_step(const uint8_t secret[MLS_HASH_LEN], uint32_t gen, mls_ratchet_key *k,
                            uint8_t next[MLS_HASH_LEN])
 {
+    /* DeriveTreeSecret(secret, label, gen, len) for the three labels at once */
+    uint8_t ctx[4] = {(uint8_t)(gen >> 24), (uint8_t)(gen >> 16), (uint8_t)(gen >> 8),
+                      (uint8_t)gen};
+    mls_label_out outs[3] = {
+        {"key", k->key, MLS_AEAD_KEY_LEN},
+        {"nonce", k->nonce, MLS_AEAD_NONCE_LEN},
+        {"secret", next, MLS_HASH_LEN},
+    };
     k->generation = gen;
-    sp_err err = mls_derive_tree_secret(secret, "key", gen, k->key, MLS_AEAD_KEY_LEN);
-    if (!err) err = mls_derive_tree_secret(secret, "nonce", gen, k->nonce, MLS_AEAD_NONCE_LEN);
-    if (!err) err = mls_derive_tree_secret(secret, "secret", gen, next, MLS_HASH_LEN);
+    sp_err err = mls_expand_with_labels(secret, ctx, sizeof ctx, outs, 3);
     if (err) mls_wipe(k, sizeof *k);
     return err;
 }
@@ -565,12 +571,8 @@ sp_err mls_sender_data_key_nonce(const uint8_t sender_data_secret[MLS_HASH_LEN],
 {
     if (!sender_data_secret || (!ciphertext && ct_len) || !key || !nonce) return SP_ERR_INVALID;
     size_t sample = ct_len < MLS_HASH_LEN ? ct_len : MLS_HASH_LEN;
-    sp_err err = mls_expand_with_label(sender_data_secret, "key", ciphertext, sample, key,
-                                       MLS_AEAD_KEY_LEN);
-    if (!err)
-        err = mls_expand_with_label(sender_data_secret, "nonce", ciphertext, sample, nonce,
-                                    MLS_AEAD_NONCE_LEN);
-    return err;
+    mls_label_out outs[2] = {{"key", key, MLS_AEAD_KEY_LEN}, {"nonce", nonce, MLS_AEAD_NONCE_LEN}};
+    return mls_expand_with_labels(sender_data_secret, ciphertext, sample, outs, 2);
 }
 
 void mls_apply_reuse_guard(uint8_t nonce[MLS_AEAD_NONCE_LEN], const uint8_t reuse_guard[4])

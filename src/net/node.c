@@ -346,11 +346,19 @@ static void on_have(link *l, sp_slice payload)
         link_close(l, NET_CLOSE_PROTOCOL, "malformed HAVE");
         return;
     }
+    /* Cursors only for origins we hold: a HAVE listing thousands of others costs nothing later. */
+    net_node *n = l->node;
     l->ncur = 0;
+    load_origins(n);
     for (size_t i = 0; i < ne; i++) {
-        cursor *c = cursor_get(l, e[i].origin, 1);
-        if (c)
-            c->sent = e[i].contig;
+        for (size_t j = 0; j < n->nscratch; j++) {
+            if (memcmp(n->scratch[j].origin, e[i].origin, NET_PUBKEY_LEN))
+                continue;
+            cursor *c = cursor_get(l, e[i].origin, 1);
+            if (c)
+                c->sent = e[i].contig;
+            break;
+        }
     }
     free(e);
     l->sync = S_PUMP;
@@ -408,40 +416,70 @@ static void on_gossip(link *l, sp_slice body)
         relay(n, l, g.origin, body.ptr, body.len);
 }
 
-static sp_err originate(net_node *n, const uint8_t *dest, uint16_t ptype, const uint8_t *payload, size_t len,
-                        uint64_t *seq_out)
+/* Logs count frames under consecutive sequences, commits once, then relays them. If an append
+ * fails, the frames logged before it are still committed and relayed (*done says how many). */
+static sp_err originate(net_node *n, const uint8_t *dest, uint16_t ptype, const sp_slice *payloads, size_t count,
+                        uint64_t *first_seq, size_t *done)
 {
     net_gossip g;
     uint64_t contig, max;
     sp_buf b = SP_BUF_INIT;
-    if (len > NET_PAYLOAD_MAX)
-        return SP_ERR_TOO_LARGE;
+    size_t *ends, ok = 0;
+    if (done)
+        *done = 0;
+    if (!count)
+        return SP_ERR_INVALID;
+    for (size_t i = 0; i < count; i++)
+        if (payloads[i].len > NET_PAYLOAD_MAX)
+            return SP_ERR_TOO_LARGE;
     const uint8_t *me = net_identity_pubkey(n->id);
     sp_err e = n->persist->origin_state(n->persist->ctx, me, &contig, &max);
     if (e)
         return e;
+    if (!(ends = calloc(count, sizeof *ends)))
+        return SP_ERR_NOMEM;
     memcpy(g.origin, me, NET_PUBKEY_LEN);
-    g.seq = max + 1;
     memcpy(g.dest, dest, NET_PUBKEY_LEN);
     g.ptype = ptype;
-    g.payload.ptr = payload;
-    g.payload.len = len;
-    if ((e = net_gossip_encode(&b, &g)) || (e = n->persist->frame_append(n->persist->ctx, me, g.seq, b.data, b.len)) ||
-        (e = n->persist->flush(n->persist->ctx))) {
-        sp_buf_free(&b);
-        return e;
+    for (; ok < count; ok++) {
+        size_t at = b.len;
+        g.seq = max + 1 + ok;
+        g.payload = payloads[ok];
+        if ((e = net_gossip_encode(&b, &g)) ||
+            (e = n->persist->frame_append(n->persist->ctx, me, g.seq, b.data + at, b.len - at))) {
+            b.len = at;
+            break;
+        }
+        ends[ok] = b.len;
     }
-    relay(n, NULL, me, b.data, b.len);
+    sp_err fe = n->persist->flush(n->persist->ctx);
+    if (fe) {
+        ok = 0; /* nothing was committed */
+        e = fe;
+    }
+    for (size_t i = 0, at = 0; i < ok; at = ends[i++])
+        relay(n, NULL, me, b.data + at, ends[i] - at);
     sp_buf_free(&b);
-    if (seq_out)
-        *seq_out = g.seq;
-    return SP_OK;
+    free(ends);
+    if (first_seq)
+        *first_seq = max + 1;
+    if (done)
+        *done = ok;
+    return e;
 }
 
 sp_err net_node_broadcast(net_node *n, uint16_t ptype, const uint8_t *payload, size_t len, uint64_t *seq)
 {
     static const uint8_t zero[NET_PUBKEY_LEN];
-    return originate(n, zero, ptype, payload, len, seq);
+    sp_slice one = {payload, len};
+    return originate(n, zero, ptype, &one, 1, seq, NULL);
+}
+
+sp_err net_node_broadcast_many(net_node *n, uint16_t ptype, const sp_slice *payloads, size_t count,
+                               uint64_t *first_seq, size_t *done)
+{
+    static const uint8_t zero[NET_PUBKEY_LEN];
+    return originate(n, zero, ptype, payloads, count, first_seq, done);
 }
 
 sp_err net_node_unicast(net_node *n, const char *dest_peer_id, uint16_t ptype, const uint8_t *payload,
@@ -451,7 +489,8 @@ sp_err net_node_unicast(net_node *n, const char *dest_peer_id, uint16_t ptype, c
     uint8_t dest[NET_PUBKEY_LEN];
     if (net_peer_id_parse(dest_peer_id, dest) || !memcmp(dest, zero, NET_PUBKEY_LEN))
         return SP_ERR_INVALID;
-    return originate(n, dest, ptype, payload, len, seq);
+    sp_slice one = {payload, len};
+    return originate(n, dest, ptype, &one, 1, seq, NULL);
 }
 
 /* ---- handshake ---------------------------------------------------------------------------- */
@@ -492,6 +531,14 @@ static void link_up(link *l)
         if (memcmp(dn, dold, NET_PUBKEY_LEN) < 0) {
             link_close(o, NET_CLOSE_DUPLICATE, "duplicate link to %s replaced", o->peer_id);
             break;
+        }
+        if (l->entry) {
+            /* The handshake proved who is at that address: remember it, so that the entry waits
+             * for the live link to drop instead of redialling into the same refusal. */
+            peer *e = l->entry;
+            snprintf(e->peer_id, sizeof e->peer_id, "%s", l->peer_id);
+            e->verified = 1;
+            n->persist->peer_save(n->persist->ctx, e->addr, e->peer_id, e->pinned);
         }
         link_close(l, NET_CLOSE_DUPLICATE, "already linked to %s", l->peer_id);
         return;
@@ -646,7 +693,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
         sp_err e = net_frame_check_header(hdr, l->state == L_LIVE ? NET_FRAME_MAX : NET_FRAME_MAX_PREAUTH, &flen);
         if (e) {
             link_close(l, NET_CLOSE_PROTOCOL, "bad frame length %u: %s",
-                       (unsigned)((hdr[0] << 24) | (hdr[1] << 16) | (hdr[2] << 8) | hdr[3]), sp_strerror(e));
+                       (unsigned)hdr[0] << 24 | (unsigned)hdr[1] << 16 | (unsigned)hdr[2] << 8 | hdr[3], sp_strerror(e));
             break;
         }
         if (have < NET_FRAME_HEADER + (size_t)flen)

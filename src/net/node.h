@@ -84,5 +84,10 @@ size_t net_node_links(const net_node *n, char (*ids)[NET_PEER_ID_LEN + 1], size_
 sp_err net_node_broadcast(net_node *n, uint16_t ptype, const uint8_t *payload, size_t len, uint64_t *seq);
 sp_err net_node_unicast(net_node *n, const char *dest_peer_id, uint16_t ptype, const uint8_t *payload,
                         size_t len, uint64_t *seq);
+/* Broadcasts count payloads with one log commit (consecutive sequences from *first_seq): for a
+ * caller that batches, e.g. group commit. On an error, *done (may be NULL) frames were still
+ * logged and relayed; SP_ERR_INVALID for count 0. */
+sp_err net_node_broadcast_many(net_node *n, uint16_t ptype, const sp_slice *payloads, size_t count,
+                               uint64_t *first_seq, size_t *done);
 
 #endif

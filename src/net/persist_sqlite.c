@@ -1,10 +1,14 @@
 /*
- * persist_sqlite.c — net_persist on sqlite, in the daemon's database file, own tables net_*.
+ * persist_sqlite.c — net_persist on sqlite: its own file (the daemon uses <data dir>/net.db) and
+ * its own tables net_*.
  *
- * Kept apart from store/ on purpose (the lead may fold it into the store's schema later). Writes
+ * Kept apart from store/ on purpose (the lead may fold it into the store's schema later). It is a
+ * separate file because the node commits once per read batch, after handing frames up: sharing
+ * the store's file would make the store's writes wait on that open transaction. Writes
  * are batched: the first write opens a transaction and flush() commits it, so a burst of relayed
  * frames costs one fsync-free WAL commit. Per-origin (contig, max) are cached in memory, loaded at
- * open, so the dedup check for a new frame is usually answered without a query.
+ * open and written back once per transaction, so the dedup check for a new frame is usually
+ * answered without a query and a frame costs one INSERT.
  */
 #include "net/persist.h"
 
@@ -17,6 +21,7 @@
 typedef struct {
     uint8_t origin[NET_PUBKEY_LEN];
     uint64_t contig, max;
+    int dirty; /* changed in the open transaction: written to net_origins at flush */
 } sq_origin;
 
 typedef struct {
@@ -30,8 +35,10 @@ typedef struct {
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS net_peers(addr TEXT PRIMARY KEY, peer_id TEXT NOT NULL DEFAULT '',"
     " pinned INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE IF NOT EXISTS net_frames(origin BLOB NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL,"
-    " PRIMARY KEY(origin, seq)) WITHOUT ROWID;"
+    /* A rowid table (bodies appended in arrival order) with a small unique index: a WITHOUT ROWID
+     * table keyed by (origin, seq) would move kilobyte rows around its b-tree on every insert. */
+    "CREATE TABLE IF NOT EXISTS net_frames(id INTEGER PRIMARY KEY, origin BLOB NOT NULL, seq INTEGER NOT NULL,"
+    " body BLOB NOT NULL, UNIQUE(origin, seq));"
     "CREATE TABLE IF NOT EXISTS net_origins(origin BLOB PRIMARY KEY, contig INTEGER NOT NULL,"
     " max INTEGER NOT NULL) WITHOUT ROWID;";
 
@@ -61,6 +68,37 @@ static sq_origin *add_origin(sq_ctx *c, const uint8_t *o)
     return n;
 }
 
+/* (Re)reads the per-origin cache from the last committed state (at open, and after a rollback
+ * so the cache never claims frames the database does not hold). */
+static sp_err load_origins(sq_ctx *c)
+{
+    sqlite3_stmt *ld = NULL;
+    c->norigins = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT origin, contig, max FROM net_origins", -1, &ld, NULL) != SQLITE_OK)
+        return db_err(c, "load origins");
+    int rc;
+    while ((rc = sqlite3_step(ld)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(ld, 0) != NET_PUBKEY_LEN)
+            continue;
+        sq_origin *o = add_origin(c, sqlite3_column_blob(ld, 0));
+        if (!o) {
+            sqlite3_finalize(ld);
+            return SP_ERR_NOMEM;
+        }
+        o->contig = (uint64_t)sqlite3_column_int64(ld, 1);
+        o->max = (uint64_t)sqlite3_column_int64(ld, 2);
+    }
+    sqlite3_finalize(ld);
+    return rc == SQLITE_DONE ? SP_OK : db_err(c, "load origins");
+}
+
+static void rollback(sq_ctx *c)
+{
+    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    c->in_txn = 0;
+    load_origins(c);
+}
+
 static sp_err begin(sq_ctx *c)
 {
     if (c->in_txn)
@@ -76,10 +114,27 @@ static sp_err sq_flush(void *ctx)
     sq_ctx *c = ctx;
     if (!c->in_txn)
         return SP_OK;
+    for (size_t i = 0; i < c->norigins; i++) {
+        sq_origin *o = &c->origins[i];
+        if (!o->dirty)
+            continue;
+        sqlite3_stmt *s = c->origin_up;
+        sqlite3_bind_blob(s, 1, o->origin, NET_PUBKEY_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)o->contig);
+        sqlite3_bind_int64(s, 3, (sqlite3_int64)o->max);
+        int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE) {
+            sp_err e = db_err(c, "origin update");
+            rollback(c);
+            return e;
+        }
+        o->dirty = 0;
+    }
     c->in_txn = 0;
     if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         sp_err e = db_err(c, "commit");
-        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        rollback(c);
         return e;
     }
     return SP_OK;
@@ -170,16 +225,9 @@ static sp_err sq_append(void *ctx, const uint8_t origin[NET_PUBKEY_LEN], uint64_
             contig++;
         }
     }
-    s = c->origin_up;
-    sqlite3_bind_blob(s, 1, origin, NET_PUBKEY_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)contig);
-    sqlite3_bind_int64(s, 3, (sqlite3_int64)max);
-    rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
-        return db_err(c, "origin update");
     o->contig = contig;
     o->max = max;
+    o->dirty = 1;
     return SP_OK;
 }
 
@@ -240,7 +288,6 @@ sp_err net_persist_sqlite_open(const char *path, net_persist **out)
 {
     sq_ctx *c = calloc(1, sizeof *c);
     net_persist *p = calloc(1, sizeof *p);
-    sqlite3_stmt *ld = NULL;
     if (!c || !p) {
         free(c);
         free(p);
@@ -249,7 +296,10 @@ sp_err net_persist_sqlite_open(const char *path, net_persist **out)
     if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
         goto fail;
     sqlite3_busy_timeout(c->db, 5000);
-    if (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) ||
+    /* EXCLUSIVE: the file is this connection's alone (net.db), which saves the fcntl() lock
+     * round trips of every transaction; drop it if the tables move into a shared file. */
+    if (sqlite3_exec(c->db, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                     NULL, NULL, NULL) ||
         sqlite3_exec(c->db, SCHEMA, NULL, NULL, NULL) ||
         sqlite3_prepare_v2(c->db,
                            "INSERT INTO net_peers(addr, peer_id, pinned) VALUES(?1, ?2, ?3) ON CONFLICT(addr)"
@@ -268,25 +318,14 @@ sp_err net_persist_sqlite_open(const char *path, net_persist **out)
                            "INSERT INTO net_origins(origin, contig, max) VALUES(?1, ?2, ?3) ON CONFLICT(origin)"
                            " DO UPDATE SET contig = excluded.contig, max = excluded.max",
                            -1, &c->origin_up, NULL) ||
-        sqlite3_prepare_v2(c->db, "SELECT origin, contig, max FROM net_origins", -1, &ld, NULL))
+        load_origins(c))
         goto fail;
-    while (sqlite3_step(ld) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(ld, 0) != NET_PUBKEY_LEN)
-            continue;
-        sq_origin *o = add_origin(c, sqlite3_column_blob(ld, 0));
-        if (!o)
-            goto fail;
-        o->contig = (uint64_t)sqlite3_column_int64(ld, 1);
-        o->max = (uint64_t)sqlite3_column_int64(ld, 2);
-    }
-    sqlite3_finalize(ld);
     *p = (net_persist){c, sq_peer_save, sq_peer_list, sq_append, sq_seen, sq_after,
                        sq_origins, sq_state, sq_flush, sq_destroy};
     *out = p;
     return SP_OK;
 fail:
     SP_ERROR("net: cannot open %s: %s", path, c->db ? sqlite3_errmsg(c->db) : "out of memory");
-    sqlite3_finalize(ld);
     sq_destroy(c);
     free(p);
     return SP_ERR_IO;

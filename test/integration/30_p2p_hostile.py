@@ -138,7 +138,9 @@ def main():
         rss1 = a.rss_kib()
         c = Counter(int(q[2]) for q in b.received(p.id))
         check(ok and len(c) == n and max(c.values()) == 1, f"{n} flooded 1 KiB frames reach B exactly once ({dt:.1f} s)")
-        check(rss1 - rss0 < 24 * 1024, f"A's memory stays bounded: RSS {rss0} -> {rss1} KiB for {n // 1024} MiB flooded")
+        # under ASan, its 16 MB quarantine of freed blocks (set in net_p2pnode) comes on top
+        limit = (24 + (16 if "san" in os.environ.get("SP_BUILD", "") else 0)) * 1024
+        check(rss1 - rss0 < limit, f"A's memory stays bounded: RSS {rss0} -> {rss1} KiB for {n // 1024} MiB flooded")
         check(a.alive() and b_ok("after-flood"), "after the flood: A up, B's link works")
         check(wait_until(lambda: p.id not in a.links(), 6), "the silent flooder is dropped by the dead-link timeout")
         p.close()

@@ -261,11 +261,84 @@ static void test_persist(void)
     CHECK(system(cmd) == 0);
 }
 
+
+/* Mutated and random inputs through every decoder: they must fail cleanly or succeed with
+ * slices inside the input (ASan checks the rest in the SANITIZE build). */
+static void test_decoders_mutated(void)
+{
+    sp_buf seeds[4] = {SP_BUF_INIT, SP_BUF_INIT, SP_BUF_INIT, SP_BUF_INIT};
+    net_hello h = {NET_PROTOCOL_VERSION, {1}, {2}, 7};
+    net_gossip g = {{3}, 9, {0}, 1, {(const uint8_t *)"payload", 7}};
+    net_hello_encode(&seeds[0], &h);
+    net_gossip_encode(&seeds[1], &g);
+    sp_buf_put_u32(&seeds[2], 1);
+    sp_buf_append(&seeds[2], g.origin, 32);
+    sp_buf_put_u64(&seeds[2], 5);
+    sp_buf_put_u16(&seeds[3], 4);
+    sp_buf_append(&seeds[3], "dup", 3);
+    uint8_t in[256];
+    int clean = 1;
+    for (int iter = 0; iter < 40000; iter++) {
+        sp_buf *sd = &seeds[iter % 4];
+        size_t n = sd->len;
+        memcpy(in, sd->data, n);
+        uint32_t r;
+        sp_random(&r, sizeof r);
+        switch (r % 4) {
+        case 0: /* flip a few bytes */
+            for (int k = 0; k < 1 + (int)(r >> 8) % 4; k++) {
+                uint32_t x;
+                sp_random(&x, sizeof x);
+                in[x % n] ^= (uint8_t)(x >> 16 | 1);
+            }
+            break;
+        case 1: /* truncate */
+            n = (r >> 8) % (n + 1);
+            break;
+        case 2: /* extend with random bytes */
+            sp_random(in + n, 16);
+            n += (r >> 8) % 17;
+            break;
+        default: /* all random */
+            n = (r >> 8) % sizeof in;
+            sp_random(in, n);
+        }
+        uint8_t *copy = malloc(n ? n : 1); /* exact size, so ASan sees any overread */
+        memcpy(copy, in, n);
+        sp_slice sl = {copy, n};
+        net_hello h2;
+        net_gossip g2;
+        net_have_entry *he = NULL;
+        size_t nh = 0;
+        uint16_t code;
+        char reason[NET_CLOSE_REASON_MAX + 1];
+        uint8_t type;
+        sp_slice pl;
+        size_t used;
+        if (net_gossip_decode(sl, &g2) == SP_OK)
+            clean &= g2.payload.ptr >= copy && g2.payload.ptr + g2.payload.len == copy + n && g2.seq != 0;
+        if (net_hello_decode(sl, &h2) == SP_OK)
+            clean &= n == 68;
+        if (net_have_decode(sl, &he, &nh) == SP_OK)
+            clean &= n == 4 + nh * 40;
+        free(he);
+        if (net_close_decode(sl, &code, reason) == SP_OK)
+            clean &= strlen(reason) <= NET_CLOSE_REASON_MAX;
+        if (net_frame_decode(copy, n, NET_FRAME_MAX_PREAUTH, &type, &pl, &used) == SP_OK)
+            clean &= used <= n && pl.ptr + pl.len == copy + used;
+        free(copy);
+    }
+    CHECK_MSG(clean, "a decoder accepted something inconsistent");
+    for (int i = 0; i < 4; i++)
+        sp_buf_free(&seeds[i]);
+}
+
 int main(void)
 {
     test_frames();
     test_multiaddr();
     test_identity_and_handshake();
     test_persist();
+    test_decoders_mutated();
     return check_done();
 }

@@ -1,13 +1,16 @@
 /* test_net_node.c — net_node over real loopback sockets, several nodes on one event_base:
  * chain and ring delivery counts, unicast, catch-up after a late link, backpressure with a tiny
  * output queue, /p2p/ pinning, self-links, and connect errors. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "base/log.h"
 #include "check.h"
+#include "net/frame.h"
 #include "net/node.h"
 
 CHECK_MAIN_DEFS
@@ -40,6 +43,8 @@ static void on_msg(void *arg, const net_msg *m)
         t->got_other++;
 }
 
+static const char *listen_host;
+
 static void start(int i, size_t outq)
 {
     tnode *t = &nodes[i];
@@ -53,6 +58,7 @@ static void start(int i, size_t outq)
     cfg.backoff_min_ms = 20;
     cfg.backoff_max_ms = 100;
     cfg.out_queue_max = outq;
+    cfg.listen_host = listen_host;
     CHECK(net_node_new(base, t->id, t->p, &cfg, &t->node) == SP_OK);
 }
 
@@ -241,6 +247,21 @@ static void test_catchup_backpressure(void)
     for (int s = 1; s <= n; s++)
         dup += nodes[2].got[s] != 1 || nodes[1].got[s] != 1;
     CHECK_MSG(dup == 0, "%d frames not exactly once", dup);
+    /* a batch: one commit, consecutive sequences, each delivered once */
+    sp_slice many[100];
+    for (int i = 0; i < 100; i++)
+        many[i] = (sp_slice){kb, sizeof kb};
+    uint64_t first = 0;
+    size_t done = 0;
+    CHECK(net_node_broadcast_many(nodes[0].node, 1, many, 100, &first, &done) == SP_OK);
+    CHECK(first == (uint64_t)n + 1 && done == 100);
+    all_arg a3 = {2, (uint64_t)n + 100};
+    CHECK(run_until(all_got, &a3, 10000));
+    sleep_ms(50);
+    CHECK(nodes[2].got[n + 1] == 1 && nodes[2].got[n + 100] == 1 && nodes[2].got[n + 101] == 0);
+    CHECK(net_node_broadcast_many(nodes[0].node, 1, many, 0, &first, &done) == SP_ERR_INVALID && done == 0);
+    many[5].len = NET_PAYLOAD_MAX + 1;
+    CHECK(net_node_broadcast_many(nodes[0].node, 1, many, 10, &first, &done) == SP_ERR_TOO_LARGE && done == 0);
     for (int i = 0; i < 3; i++)
         stop(i);
 }
@@ -280,6 +301,55 @@ static void test_refusals(void)
         stop(i);
 }
 
+/* Counts duplicate-link refusals logged during ms of running. */
+static int refusals_during(int ms)
+{
+    sp_log_level lvl = sp_log_get_level();
+    sp_log_set_level(SP_LOG_WARN);
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *cap = tmpfile();
+    dup2(fileno(cap), 2);
+    sleep_ms(ms);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    sp_log_set_level(lvl);
+    rewind(cap);
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, cap))
+        n += strstr(line, "already linked") != NULL || strstr(line, "replaced") != NULL;
+    fclose(cap);
+    return n;
+}
+
+/* One peer known under two addresses: the second is refused as a duplicate, reported as
+ * connected, and not redialled while the first link lives. */
+static void test_two_addresses(void)
+{
+    listen_host = "0.0.0.0";
+    start(1, 0);
+    listen_host = NULL;
+    start(0, 0);
+    char a1[200], a2[200], err[200];
+    const char *port = strrchr(net_node_listen_addr(nodes[1].node), '/') + 1;
+    CHECK(!strncmp(net_node_listen_addr(nodes[1].node), "/ip4/127.0.0.1/", 15)); /* wildcard reported as loopback */
+    snprintf(a1, sizeof a1, "/ip4/127.0.0.1/tcp/%s", port);
+    snprintf(a2, sizeof a2, "/ip4/127.0.0.2/tcp/%s", port);
+    connect_result = 99;
+    CHECK(net_node_connect(nodes[0].node, a1, on_connect, NULL, err, sizeof err) == SP_OK);
+    CHECK(run_until(connect_done, NULL, 3000) && connect_result == SP_OK);
+    connect_result = 99;
+    CHECK(net_node_connect(nodes[0].node, a2, on_connect, NULL, err, sizeof err) == SP_OK);
+    CHECK(run_until(connect_done, NULL, 3000) && connect_result == SP_OK);
+    int r = refusals_during(800);
+    CHECK_MSG(r == 0, "%d duplicate refusals while settled", r);
+    CHECK(links_of(0) == 1 && links_of(1) == 1);
+    stop(0);
+    stop(1);
+}
+
 /* Both sides dial each other at once: they settle on one link. */
 static void test_simultaneous(void)
 {
@@ -292,6 +362,9 @@ static void test_simultaneous(void)
     CHECK(run_until(linked, &p, 3000) && run_until(linked, &q, 3000));
     sleep_ms(300);
     CHECK(links_of(0) == 1 && links_of(1) == 1 && linked(&p) && linked(&q));
+    int r = refusals_during(700); /* and it stays settled */
+    CHECK_MSG(r == 0, "%d duplicate refusals after settling", r);
+    CHECK(links_of(0) == 1 && links_of(1) == 1);
     stop(0);
     stop(1);
 }
@@ -304,6 +377,7 @@ int main(void)
     test_catchup_backpressure();
     test_refusals();
     test_simultaneous();
+    test_two_addresses();
     event_base_free(base);
     return check_done();
 }
