@@ -443,8 +443,7 @@ out:
     return e;
 }
 
-sp_err mls_handle_content(mls_group *ns, const mls_authenticated_content *ac,
-                          mls_process_info *info)
+sp_err mls_handle_content(mls_group *ns, mls_authenticated_content *ac, mls_process_info *info)
 {
     memset(info, 0, sizeof *info);
     if (ac->content.sender.type != MLS_SENDER_MEMBER)
@@ -456,9 +455,7 @@ sp_err mls_handle_content(mls_group *ns, const mls_authenticated_content *ac,
     }
     if (ac->content.content_type == MLS_CONTENT_COMMIT) {
         info->kind = MLS_GROUP_GOT_COMMIT;
-        /* handle_commit fills in the tag check; it needs a mutable copy only
-         * for the creator's path, so the cast is safe here */
-        return handle_commit(ns, (mls_authenticated_content *)ac, info);
+        return handle_commit(ns, ac, info);
     }
     return SP_ERR_INVALID;
 }
