@@ -70,6 +70,7 @@ typedef struct {
     net_node *net;
     rpc_network *net_svc;
     chat_channels *channels;
+    rpc_chat_svc *chat_svc;
 } daemon_state;
 
 /* ---- flags ---------------------------------------------------------------------------- */
@@ -412,9 +413,7 @@ static int run(daemon_state *d)
             chat_channels_set_net(d->channels, d->net);
         }
         if (!e)
-            e = rpc_register_channel(d->rpc, d->auth, d->channels);
-        if (!e)
-            e = rpc_register_message(d->rpc, d->auth, d->channels);
+            e = rpc_register_chat(d->rpc, d->auth, d->channels, &d->chat_svc);
         if (e) {
             SP_ERROR("main: p2p network: %s", sp_strerror(e));
             return 1;
@@ -460,6 +459,7 @@ int main(int argc, char **argv)
     /* later layers: free chat, net, store here */
     rpc_server_free(d.rpc);
     rpc_space_svc_free(d.space_svc);
+    rpc_chat_svc_free(d.chat_svc);
     rpc_network_free(d.net_svc); /* after the server: it cancels ConnectPeer calls still waiting */
     net_node_free(d.net); /* before the engine: the node hands it messages */
     net_persist_free(d.net_persist);

@@ -892,6 +892,12 @@ static void op_submit(chat_op *op)
             return;
         }
     } else {
+        /* checked again on every attempt: a retry may find the user added meanwhile */
+        uint32_t leaf;
+        if (mls_group_find_member(mb->g, (const uint8_t *)op->target, strlen(op->target), &leaf) == SP_OK) {
+            op_finish(op, SP_ERR_EXISTS, "that user is already a member of this channel");
+            return;
+        }
         sp_slice kp = sp_buf_slice(&op->kp);
         e = mls_group_add(mb->g, &kp, 1, &op->out, &op->next_state);
     }

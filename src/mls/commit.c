@@ -260,6 +260,36 @@ static void before_free(before *b)
     mls_tree_free(b->tree);
 }
 
+/* Moves the epoch being left (its context and tree from `old`, the secret
+ * tree and sender-data secret still in ns) to the past list, newest last, at
+ * most max_past of them; ns->st is NULL afterwards when it was taken. */
+static void archive(mls_group *ns, before *old)
+{
+    if (ns->max_past) {
+        if (ns->n_past >= ns->max_past) {
+            size_t drop = ns->n_past - ns->max_past + 1;
+            for (size_t i = 0; i < drop; i++)
+                mls_past_epoch_unref(ns->past[i]);
+            memmove(ns->past, ns->past + drop, (ns->n_past - drop) * sizeof *ns->past);
+            ns->n_past -= drop;
+        }
+        mls_past_epoch **v = realloc(ns->past, (ns->n_past + 1) * sizeof *v);
+        mls_past_epoch *p = v ? mls_past_epoch_new() : NULL;
+        if (v)
+            ns->past = v;
+        if (p) {
+            v[ns->n_past++] = p;
+            p->ctx = old->ctx;
+            p->tree = old->tree;
+            p->st = ns->st;
+            memcpy(p->sender_data_secret, ns->sec.sender_data_secret, MLS_HASH_LEN);
+            memset(&old->ctx, 0, sizeof old->ctx);
+            old->tree = NULL;
+            ns->st = NULL;
+        }
+    }
+}
+
 /* The new epoch: transcript, key schedule, confirmation tag (checked, or
  * made when `make`), secret tree; the old epoch moves to the past list. */
 static sp_err advance(mls_group *ns, before *old, mls_authenticated_content *ac,
@@ -295,30 +325,7 @@ static sp_err advance(mls_group *ns, before *old, mls_authenticated_content *ac,
     }
     ns->interim_len = MLS_HASH_LEN;
 
-    /* archive the old epoch, newest last, at most max_past of them */
-    if (ns->max_past) {
-        if (ns->n_past >= ns->max_past) {
-            size_t drop = ns->n_past - ns->max_past + 1;
-            for (size_t i = 0; i < drop; i++)
-                mls_past_epoch_unref(ns->past[i]);
-            memmove(ns->past, ns->past + drop, (ns->n_past - drop) * sizeof *ns->past);
-            ns->n_past -= drop;
-        }
-        mls_past_epoch **v = realloc(ns->past, (ns->n_past + 1) * sizeof *v);
-        mls_past_epoch *p = v ? mls_past_epoch_new() : NULL;
-        if (v)
-            ns->past = v;
-        if (p) {
-            v[ns->n_past++] = p;
-            p->ctx = old->ctx;
-            p->tree = old->tree;
-            p->st = ns->st;
-            memcpy(p->sender_data_secret, ns->sec.sender_data_secret, MLS_HASH_LEN);
-            memset(&old->ctx, 0, sizeof old->ctx);
-            old->tree = NULL;
-            ns->st = NULL;
-        }
-    }
+    archive(ns, old);
     mls_secret_tree_free(ns->st);
     ns->st = st;
     mls_epoch_secrets_wipe(&ns->sec);
@@ -402,7 +409,11 @@ static sp_err handle_commit(mls_group *ns, mls_authenticated_content *ac, mls_pr
     if (!e && a->need_path && !c->has_path)
         e = SP_ERR_INVALID;
     if (!e && a->removed_me) {
-        /* we are out: nothing more we can (or need to) derive */
+        /* we are out: nothing more we can (or need to) derive, but messages
+         * sent in the epoch we leave can still be read late */
+        archive(ns, &old);
+        mls_secret_tree_free(ns->st);
+        ns->st = NULL;
         ns->active = 0;
         info->removed = 1;
         ns->ctx.epoch++;
@@ -443,8 +454,7 @@ out:
     return e;
 }
 
-sp_err mls_handle_content(mls_group *ns, const mls_authenticated_content *ac,
-                          mls_process_info *info)
+sp_err mls_handle_content(mls_group *ns, mls_authenticated_content *ac, mls_process_info *info)
 {
     memset(info, 0, sizeof *info);
     if (ac->content.sender.type != MLS_SENDER_MEMBER)
@@ -456,9 +466,7 @@ sp_err mls_handle_content(mls_group *ns, const mls_authenticated_content *ac,
     }
     if (ac->content.content_type == MLS_CONTENT_COMMIT) {
         info->kind = MLS_GROUP_GOT_COMMIT;
-        /* handle_commit fills in the tag check; it needs a mutable copy only
-         * for the creator's path, so the cast is safe here */
-        return handle_commit(ns, (mls_authenticated_content *)ac, info);
+        return handle_commit(ns, ac, info);
     }
     return SP_ERR_INVALID;
 }

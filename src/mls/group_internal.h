@@ -91,9 +91,9 @@ sp_err mls_group_note_resumption(mls_group *g);
  * with a path when force_path or when the proposals need one. */
 sp_err mls_commit_create(const mls_group *g, mls_proposal *props, size_t n, int force_path,
                          mls_commit_out *out, mls_group **next);
-/* Handles an opened proposal or commit (ns is a clone of the current state). */
-sp_err mls_handle_content(mls_group *ns, const mls_authenticated_content *ac,
-                          mls_process_info *info);
+/* Handles an opened proposal or commit (ns is a clone of the current state;
+ * ac is only read, but shares advance() with the creator, who writes the tag). */
+sp_err mls_handle_content(mls_group *ns, mls_authenticated_content *ac, mls_process_info *info);
 
 /* welcome.c */
 /* The Welcome for the members added by a commit. */

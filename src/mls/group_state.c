@@ -279,6 +279,10 @@ static sp_err get_st(sp_reader *r, mls_secret_tree **st)
 {
     sp_slice s;
     TRY(mls_read_opaque(r, &s));
+    if (!s.len) {
+        *st = NULL; /* a group we were removed from keeps no current secrets */
+        return SP_OK;
+    }
     return mls_secret_tree_decode(s.ptr, s.len, st);
 }
 
@@ -387,8 +391,8 @@ static sp_err load(sp_reader *r, mls_group *g)
     g->private_handshake = v != 0;
     if (sp_reader_left(r))
         return SP_ERR_INVALID;
-    if (g->me >= mls_tree_n_leaves(g->tree) || (g->active && !mls_tree_leaf(g->tree, mls_leaf(g->me))))
-        return SP_ERR_INVALID;
+    if (g->active && (!g->st || !mls_tree_leaf(g->tree, mls_leaf(g->me))))
+        return SP_ERR_INVALID; /* an active member has its leaf and current secrets */
     return SP_OK;
 }
 

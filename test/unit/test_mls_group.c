@@ -425,6 +425,7 @@ static void test_rules(void)
 
     /* an encrypted handshake: b's commits as PrivateMessages; a tampered one is
      * refused without a trace, the real one processed (and the setting is saved) */
+    mls_group_set_past_epochs(c, 3);
     mls_group_set_private_handshake(b, 1);
     sp_buf blob = SP_BUF_INIT;
     mls_group *b2 = NULL;
@@ -433,6 +434,8 @@ static void test_rules(void)
     CHECK(b2 && mls_group_remove(b2, (uint32_t[]){2}, 1, &out, &next) == SP_OK);
     CHECK(mls_message_peek(out.commit.data, out.commit.len, &mi) == SP_OK &&
           mi.wire_format == MLS_WIRE_PRIVATE_MESSAGE && mi.content_type == MLS_CONTENT_COMMIT);
+    sp_buf before_removal = SP_BUF_INIT;
+    CHECK(mls_group_protect(a, (const uint8_t *)"bye", 3, NULL, 0, &before_removal) == SP_OK);
     CHECK(mls_group_save(a, &blob) == SP_OK);
     out.commit.data[out.commit.len - 3] ^= 0x40;
     CHECK(mls_group_process(a, out.commit.data, out.commit.len, &info) != SP_OK);
@@ -441,6 +444,24 @@ static void test_rules(void)
     CHECK(mls_group_process(a, out.commit.data, out.commit.len, &info) == SP_OK &&
           info.kind == MLS_GROUP_GOT_COMMIT);
     CHECK(mls_group_process(c, out.commit.data, out.commit.len, &info) == SP_OK && info.removed);
+    /* removed, c still reads what was sent before, saves and loads, and
+     * can do nothing else */
+    CHECK(mls_group_unprotect(c, before_removal.data, before_removal.len, &pt, NULL, NULL) == SP_OK &&
+          pt.len == 3);
+    sp_buf_free(&pt);
+    sp_buf_free(&before_removal);
+    {
+        sp_buf cb = SP_BUF_INIT;
+        mls_group *c2 = NULL;
+        CHECK(mls_group_save(c, &cb) == SP_OK && mls_group_load(cb.data, cb.len, &RNG, &c2) == SP_OK);
+        CHECK(c2 && !mls_group_active(c2));
+        mls_commit_out o2;
+        mls_group *n2 = NULL;
+        CHECK(c2 && mls_group_self_update(c2, &o2, &n2) == SP_ERR_STATE && !n2);
+        CHECK(c2 && mls_group_protect(c2, (const uint8_t *)"x", 1, NULL, 0, &cb) == SP_ERR_STATE);
+        mls_group_free(c2);
+        sp_buf_free_secret(&cb);
+    }
     mls_group_apply(b2, next);
     uint8_t e1[MLS_HASH_LEN], e2[MLS_HASH_LEN];
     mls_group_epoch_authenticator(a, e1);

@@ -13,6 +13,7 @@
 #include "mls/codec.h"
 #include "mls/framing.h"
 #include "mls/group_internal.h"
+#include "mls/key_package.h"
 
 CHECK_MAIN_DEFS
 
@@ -270,8 +271,66 @@ static void test_reinit(void)
     mls_proposal_free(&p[1]);
 }
 
+/* Re-signs kp's leaf and package after a change (as a sender of such a
+ * package would), then validates it at time `now`. */
+static sp_err resign_validate(mls_key_package *kp, const mls_signer *s, uint64_t now)
+{
+    sp_slice none = {NULL, 0};
+    if (mls_leaf_node_sign(&kp->leaf_node, s, none, 0) || mls_key_package_sign(kp, s))
+        return SP_ERR_INTERNAL;
+    return mls_key_package_validate(kp, now);
+}
+
+static void test_key_packages(void)
+{
+    uint8_t sp[MLS_SIG_PRIV_LEN], pub[MLS_SIG_PUB_LEN], ip[MLS_KEM_PRIV_LEN], ep[MLS_KEM_PRIV_LEN];
+    mls_signer *s;
+    mls_key_package kp;
+    CHECK(mls_sig_keygen(&RNG, sp, pub) == SP_OK && mls_signer_new(sp, &s) == SP_OK);
+    CHECK(mls_key_package_create((const uint8_t *)"dave", 4, s, &RNG, &kp, ip, ep) == SP_OK);
+    uint64_t nb = kp.leaf_node.lifetime.not_before, na = kp.leaf_node.lifetime.not_after;
+    CHECK(mls_key_package_validate(&kp, 0) == SP_OK);
+    CHECK(mls_key_package_validate(&kp, nb + 1) == SP_OK);
+    CHECK(mls_key_package_validate(&kp, na + 1) == SP_ERR_INVALID); /* expired */
+    CHECK(mls_key_package_validate(&kp, nb - 1) == SP_ERR_INVALID); /* not yet valid */
+    /* the private keys are the package's */
+    uint8_t k[MLS_KEM_PUB_LEN];
+    CHECK(mls_x25519_pub(ip, k) == SP_OK && memcmp(k, kp.init_key.data, sizeof k) == 0);
+    CHECK(mls_x25519_pub(ep, k) == SP_OK &&
+          memcmp(k, kp.leaf_node.encryption_key.data, sizeof k) == 0);
+    /* a flipped signature */
+    kp.signature.data[3] ^= 1;
+    CHECK(mls_key_package_validate(&kp, 0) == SP_ERR_CRYPTO);
+    kp.signature.data[3] ^= 1;
+    /* GREASE in capabilities and a GREASE extension the leaf declares: tolerated */
+    uint16_t *v = realloc(kp.leaf_node.capabilities.extensions.v, 3 * sizeof *v);
+    kp.leaf_node.capabilities.extensions.v = v;
+    v[kp.leaf_node.capabilities.extensions.n++] = 0x3A3A;
+    CHECK(mls_extensions_add(&kp.leaf_node.extensions, 0x3A3A, "g", 1) == SP_OK);
+    CHECK(resign_validate(&kp, s, 0) == SP_OK);
+    /* a non-default extension the leaf does not declare */
+    CHECK(mls_extensions_add(&kp.leaf_node.extensions, 0xF00D, "x", 1) == SP_OK);
+    CHECK(resign_validate(&kp, s, 0) == SP_ERR_INVALID);
+    kp.leaf_node.extensions.n--;
+    mls_bytes_free(&kp.leaf_node.extensions.v[kp.leaf_node.extensions.n].data);
+    CHECK(resign_validate(&kp, s, 0) == SP_OK);
+    /* wrong version / suite, init key equal to the encryption key */
+    kp.version = 2;
+    CHECK(resign_validate(&kp, s, 0) == SP_ERR_INVALID);
+    kp.version = MLS_VERSION_10;
+    kp.cipher_suite = 3;
+    CHECK(resign_validate(&kp, s, 0) == SP_ERR_INVALID);
+    kp.cipher_suite = MLS_CIPHER_SUITE;
+    mls_bytes_set(&kp.init_key, kp.leaf_node.encryption_key.data, MLS_KEM_PUB_LEN);
+    CHECK(resign_validate(&kp, s, 0) == SP_ERR_INVALID);
+    mls_key_package_free(&kp);
+    mls_signer_free(s);
+    mls_wipe(sp, sizeof sp);
+}
+
 int main(void)
 {
+    test_key_packages();
     setup();
     test_lists();
     test_psks();

@@ -6,10 +6,7 @@
 #include "rpc/services/auth.h"
 #include "spacepanda.pb-c.h"
 
-typedef struct {
-    chat_auth *auth;
-    chat_channels *ch;
-} svc;
+#include "rpc/services/chat_svc_int.h"
 
 static int session(svc *s, rpc_call *call, const char *token, chat_session *out)
 {
@@ -175,12 +172,8 @@ static void join_channel(rpc_call *call, const ProtobufCMessage *m, void *ctx)
     rpc_call_reply(call, &r.base);
 }
 
-sp_err rpc_register_channel(rpc_server *srv, chat_auth *auth, chat_channels *channels)
+sp_err rpc_register_channel(rpc_server *srv, svc *s)
 {
-    /* lives as long as the process: the server's method table points at it */
-    static svc s;
-    s.auth = auth;
-    s.ch = channels;
     static const struct {
         const char *path;
         const ProtobufCMessageDescriptor *desc;
@@ -197,7 +190,7 @@ sp_err rpc_register_channel(rpc_server *srv, chat_auth *auth, chat_channels *cha
          &spacepanda__remove_member_from_channel_request__descriptor, remove_member},
     };
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-        sp_err e = rpc_register_unary(srv, methods[i].path, methods[i].desc, methods[i].fn, &s);
+        sp_err e = rpc_register_unary(srv, methods[i].path, methods[i].desc, methods[i].fn, s);
         if (e)
             return e;
     }

@@ -13,9 +13,13 @@
 #include "chat/channels.h"
 #include "rpc/rpc.h"
 
-/* auth and channels are borrowed and must outlive the server (free them after rpc_server_free:
- * live streams are cancelled there). */
-sp_err rpc_register_channel(rpc_server *srv, chat_auth *auth, chat_channels *channels);
-sp_err rpc_register_message(rpc_server *srv, chat_auth *auth, chat_channels *channels);
+typedef struct rpc_chat_svc rpc_chat_svc;
+
+/* Registers both services' methods. auth and channels are borrowed and must outlive the server
+ * (free them after rpc_server_free: live streams and waiting calls are cancelled there). *out holds
+ * what the method table points at: free it with rpc_chat_svc_free after rpc_server_free (it is set
+ * even when registration fails part-way). */
+sp_err rpc_register_chat(rpc_server *srv, chat_auth *auth, chat_channels *channels, rpc_chat_svc **out);
+void rpc_chat_svc_free(rpc_chat_svc *s);
 
 #endif

@@ -7,10 +7,7 @@
 #include "rpc/services/auth.h"
 #include "spacepanda.pb-c.h"
 
-typedef struct {
-    chat_auth *auth;
-    chat_channels *ch;
-} svc;
+#include "rpc/services/chat_svc_int.h"
 
 static int session(svc *s, rpc_call *call, const char *token, chat_session *out)
 {
@@ -176,18 +173,32 @@ static void stream_messages(rpc_call *call, const ProtobufCMessage *m, void *ctx
     rpc_call_on_cancel(call, stream_cancel, st);
 }
 
-sp_err rpc_register_message(rpc_server *srv, chat_auth *auth, chat_channels *channels)
+sp_err rpc_register_message(rpc_server *srv, svc *s)
 {
-    static svc s; /* the server's method table points at it for the life of the process */
-    s.auth = auth;
-    s.ch = channels;
     sp_err e = rpc_register_unary(srv, "/spacepanda.MessageService/GetMessages",
-                                  &spacepanda__get_messages_request__descriptor, get_messages, &s);
+                                  &spacepanda__get_messages_request__descriptor, get_messages, s);
     if (!e)
         e = rpc_register_unary(srv, "/spacepanda.MessageService/SendMessage",
-                               &spacepanda__send_message_request__descriptor, send_message, &s);
+                               &spacepanda__send_message_request__descriptor, send_message, s);
     if (!e)
         e = rpc_register_stream(srv, "/spacepanda.MessageService/StreamMessages",
-                                &spacepanda__stream_messages_request__descriptor, stream_messages, &s);
+                                &spacepanda__stream_messages_request__descriptor, stream_messages, s);
     return e;
+}
+
+sp_err rpc_register_chat(rpc_server *srv, chat_auth *auth, chat_channels *channels, rpc_chat_svc **out)
+{
+    svc *s = calloc(1, sizeof *s);
+    *out = s;
+    if (!s)
+        return SP_ERR_NOMEM;
+    s->auth = auth;
+    s->ch = channels;
+    sp_err e = rpc_register_channel(srv, s);
+    return e ? e : rpc_register_message(srv, s);
+}
+
+void rpc_chat_svc_free(rpc_chat_svc *s)
+{
+    free(s);
 }
