@@ -132,6 +132,54 @@ void batch_discard(chat_channels *c)
     c->flush_ev = NULL;
 }
 
+/* The batch's own sends, now durable, go to the network with one net log commit (not one each). */
+static void broadcast_sends(chat_channels *c, chat_send_op *list)
+{
+    size_t n = 0, done = 0;
+    for (chat_send_op *p = list; p; p = p->next)
+        n += p->is_send;
+    if (!n)
+        return;
+    sp_slice one, *v = n == 1 ? &one : calloc(n, sizeof *v);
+    chat_send_op **who = n == 1 ? NULL : calloc(n, sizeof *who);
+    if (n > 1 && (!v || !who)) {
+        free(v);
+        free(who);
+        v = &one; /* out of memory: one at a time */
+        n = 1;
+    }
+    for (chat_send_op *p = list; p;) {
+        size_t k = 0;
+        chat_send_op *first = NULL;
+        for (; p && k < n; p = p->next)
+            if (p->is_send) {
+                if (!first)
+                    first = p;
+                if (who)
+                    who[k] = p;
+                v[k++] = sp_buf_slice(&p->wire);
+            }
+        if (!k)
+            break;
+        uint64_t seq = 0;
+        done = 0;
+        sp_err be = net_node_broadcast_many(c->node, CHAT_PT_APP, v, k, &seq, &done);
+        if (!be)
+            done = k;
+        for (size_t i = 0; i < k; i++) {
+            chat_send_op *q = who ? who[i] : first;
+            if (i < done)
+                q->m.origin_seq = (int64_t)(seq + i);
+            else
+                SP_ERROR("chat: channel %.16s: message %s stored but not queued for fan-out: %s", q->ch->id,
+                         q->m.id, sp_strerror(be));
+        }
+    }
+    if (v != &one)
+        free(v);
+    free(who);
+}
+
 void batch_flush(chat_channels *c)
 {
     chat_send_op *list = c->batch;
@@ -165,17 +213,11 @@ void batch_flush(chat_channels *c)
         for (chat_send_op *p = list; p; p = p->next)
             chan_reload(c, p->ch);
     }
+    if (!e && c->node)
+        broadcast_sends(c, list);
     while (list) {
         chat_send_op *p = list;
         list = p->next;
-        if (!e && p->is_send && c->node) {
-            uint64_t seq = 0;
-            sp_err be = net_node_broadcast(c->node, CHAT_PT_APP, p->wire.data, p->wire.len, &seq);
-            if (be)
-                SP_ERROR("chat: channel %.16s: message %s stored but not queued for fan-out: %s", p->ch->id,
-                         p->m.id, sp_strerror(be));
-            p->m.origin_seq = (int64_t)seq;
-        }
         if (!e && !p->dup)
             streams_push(p->ch, &p->m);
         if (p->cb)
