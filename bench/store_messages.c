@@ -14,7 +14,6 @@
 #include <unistd.h>
 #include <sqlite3.h>
 #include <event2/event.h>
-#include "chat/commit.h"
 #include "base/rand.h"
 #include "store/db.h"
 #include "store/messages.h"
@@ -93,49 +92,6 @@ static double batched(store_db *db, const char *chan, int total, int per_tx)
     return r;
 }
 
-static sp_err gc_write(store_db *db, void *arg)
-{
-    return store_message_put(db, arg);
-}
-
-static void gc_done(void *ctx, sp_err err)
-{
-    int *left = ctx;
-    if (err)
-        exit(1);
-    (*left)--;
-}
-
-/* Writes arriving `per_turn` per reactor turn, each answered after its group's commit (what
- * SendMessage would do through chat/commit). */
-static double group_commit(store_db *db, const char *chan, int total, int per_turn)
-{
-    static const char content[] = "a message of about sixty bytes, typical for a chat line.";
-    struct event_base *base = event_base_new();
-    chat_committer *c = NULL;
-    if (!base || chat_committer_new(base, db, &c) != SP_OK)
-        exit(1);
-    store_message *v = calloc((size_t)per_turn, sizeof *v);
-    double t0 = now_s();
-    for (int done = 0; done < total; done += per_turn) {
-        int left = per_turn;
-        for (int i = 0; i < per_turn; i++) {
-            fill(&v[i], chan, content);
-            chat_commit_enqueue(c, gc_write, &v[i], gc_done, &left);
-        }
-        while (left > 0)
-            event_base_loop(base, EVLOOP_ONCE);
-    }
-    double r = total / (now_s() - t0);
-    chat_committer_free(c);
-    event_base_free(base);
-    free(v);
-    return r;
-}
-
-/* Bulk-generates n messages in chan with one INSERT … SELECT in one transaction. Runs while the
- * store is closed, outside WAL and without fsync (a bench fixture, not daemon behaviour), so a
- * million rows take seconds rather than a minute; the file is put back in WAL mode after. */
 static void generate(const char *path, const char *chan, int n, int tag)
 {
     sqlite3 *sq;
@@ -215,8 +171,6 @@ int main(void)
     printf("  one per transaction, synchronous=NORMAL:                %9.0f msg/s\n", one_per_tx(db, c_w, 2.0));
     store_set_durable(db, 1);
     printf("  batched, 1000 per transaction (FULL):                   %9.0f msg/s\n", batched(db, c_w, 50000, 1000));
-    printf("  group commit (chat/commit), 100 arriving per turn:      %9.0f msg/s\n", group_commit(db, c_w, 20000, 100));
-    printf("  group commit (chat/commit), 10 arriving per turn:       %9.0f msg/s\n", group_commit(db, c_w, 5000, 10));
 
     store_close(db);
     double t0 = now_s();

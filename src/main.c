@@ -34,6 +34,9 @@
 #include "store/db.h"
 #include "net/node.h"
 #include "rpc/services/network.h"
+#include "chat/channels.h"
+#include "chat/net_store.h"
+#include "rpc/services/chat_svc.h"
 
 #define SPACEPANDAD_VERSION "0.1.0"
 #define DEFAULT_GRPC_ADDR "127.0.0.1"
@@ -57,7 +60,6 @@ typedef struct {
     rpc_server *rpc;
     rpc_health *health;
     int stopping;
-    /* later layers: chat handles go here */
     store_db *store;
     sp_workers *workers;
     chat_auth *auth;
@@ -67,6 +69,8 @@ typedef struct {
     net_persist *net_persist;
     net_node *net;
     rpc_network *net_svc;
+    chat_channels *channels;
+    rpc_chat_svc *chat_svc;
 } daemon_state;
 
 /* ---- flags ---------------------------------------------------------------------------- */
@@ -380,11 +384,22 @@ static int run(daemon_state *d)
      * holds the lock the store's connection needs while a frame is being handed up. */
     {
         char path[PATH_MAX + 16], err[256];
-        net_node_config nc = {.listen_port = (uint16_t)cfg->p2p_port};
+        net_node_config nc = {.listen_port = (uint16_t)cfg->p2p_port,
+                              .on_msg = chat_channels_on_net};
         snprintf(path, sizeof path, "%s/net.db", cfg->data_dir);
-        e = net_identity_load_or_create(cfg->data_dir, &d->net_id);
+        e = chat_channels_new(d->base, d->store, d->spaces, NULL, &d->channels);
+        nc.on_msg_arg = d->channels;
+        if (!e)
+            e = net_identity_load_or_create(cfg->data_dir, &d->net_id);
         if (!e)
             e = net_persist_sqlite_open(path, &d->net_persist);
+        if (!e) {
+            /* the engine's group commit runs inside net's log flush: see chat/net_store.h */
+            net_persist *wrapped = NULL;
+            e = chat_net_persist_wrap(d->net_persist, d->channels, &wrapped);
+            if (!e)
+                d->net_persist = wrapped;
+        }
         if (!e)
             e = net_node_new(d->base, d->net_id, d->net_persist, &nc, &d->net);
         for (size_t i = 0; !e && i < cfg->npeers; i++)
@@ -392,6 +407,13 @@ static int run(daemon_state *d)
                 SP_WARN("main: --peer %s: %s", cfg->peers[i], err);
         if (!e)
             e = rpc_register_network(d->rpc, d->net, net_session_check, d->auth, &d->net_svc);
+        if (!e) {
+            /* channels created here are ordered here; the engine speaks through the node */
+            e = chat_spaces_set_self_peer(d->spaces, net_node_peer_id(d->net));
+            chat_channels_set_net(d->channels, d->net);
+        }
+        if (!e)
+            e = rpc_register_chat(d->rpc, d->auth, d->channels, &d->chat_svc);
         if (e) {
             SP_ERROR("main: p2p network: %s", sp_strerror(e));
             return 1;
@@ -436,11 +458,13 @@ int main(int argc, char **argv)
     rpc_health_free(d.health);
     /* later layers: free chat, net, store here */
     rpc_server_free(d.rpc);
+    rpc_space_svc_free(d.space_svc);
+    rpc_chat_svc_free(d.chat_svc);
     rpc_network_free(d.net_svc); /* after the server: it cancels ConnectPeer calls still waiting */
-    net_node_free(d.net);
+    net_node_free(d.net); /* before the engine: the node hands it messages */
     net_persist_free(d.net_persist);
     net_identity_free(d.net_id);
-    rpc_space_svc_free(d.space_svc);
+    chat_channels_free(d.channels);
     chat_auth_free(d.auth);
     sp_workers_free(d.workers);
     chat_spaces_free(d.spaces);

@@ -27,6 +27,7 @@ typedef struct {
     size_t n_psks;
     int need_path;
     int removed_me;
+    int reinit;
 } applied;
 
 static sp_slice gid(const mls_group *g) { return mls_bytes_slice(&g->ctx.group_id); }
@@ -82,8 +83,10 @@ static sp_err check_proposal(const mls_group *g, const mls_proposal *p, uint32_t
     case MLS_PROPOSAL_GROUP_CONTEXT_EXTENSIONS:
         return members_support(g->tree, &p->gce);
     case MLS_PROPOSAL_REINIT:
+        /* the group ends; the new one (version, suite) is the members' business */
+        return p->reinit.version == MLS_VERSION_10 ? SP_OK : SP_ERR_UNSUPPORTED;
     case MLS_PROPOSAL_EXTERNAL_INIT:
-        return SP_ERR_UNSUPPORTED;
+        return SP_ERR_UNSUPPORTED; /* only in external commits, which we do not take */
     default:
         return SP_ERR_INVALID;
     }
@@ -133,6 +136,11 @@ static sp_err apply_proposals(mls_group *ns, const prop_ref *ps, size_t n, uint3
                     return SP_ERR_INVALID;
             a->psks[a->n_psks++] = &p->psk;
             break;
+        case MLS_PROPOSAL_REINIT:
+            if (n != 1)
+                return SP_ERR_INVALID; /* §12.2: a ReInit commit holds nothing else */
+            a->reinit = 1;
+            break;
         case MLS_PROPOSAL_GROUP_CONTEXT_EXTENSIONS:
             if (gce)
                 return SP_ERR_INVALID;
@@ -173,6 +181,9 @@ static sp_err apply_proposals(mls_group *ns, const prop_ref *ps, size_t n, uint3
         a->kps[a->n_added] = kp;
         a->added[a->n_added++] = at.v;
     }
+    /* new members must support the group's extensions too (§12.2) */
+    if (!gce && a->n_added)
+        TRY(members_support(ns->tree, &ns->ctx.extensions));
     if (gce) {
         TRY(members_support(ns->tree, &gce->gce));
         mls_extension_list ext;
@@ -249,6 +260,36 @@ static void before_free(before *b)
     mls_tree_free(b->tree);
 }
 
+/* Moves the epoch being left (its context and tree from `old`, the secret
+ * tree and sender-data secret still in ns) to the past list, newest last, at
+ * most max_past of them; ns->st is NULL afterwards when it was taken. */
+static void archive(mls_group *ns, before *old)
+{
+    if (ns->max_past) {
+        if (ns->n_past >= ns->max_past) {
+            size_t drop = ns->n_past - ns->max_past + 1;
+            for (size_t i = 0; i < drop; i++)
+                mls_past_epoch_unref(ns->past[i]);
+            memmove(ns->past, ns->past + drop, (ns->n_past - drop) * sizeof *ns->past);
+            ns->n_past -= drop;
+        }
+        mls_past_epoch **v = realloc(ns->past, (ns->n_past + 1) * sizeof *v);
+        mls_past_epoch *p = v ? mls_past_epoch_new() : NULL;
+        if (v)
+            ns->past = v;
+        if (p) {
+            v[ns->n_past++] = p;
+            p->ctx = old->ctx;
+            p->tree = old->tree;
+            p->st = ns->st;
+            memcpy(p->sender_data_secret, ns->sec.sender_data_secret, MLS_HASH_LEN);
+            memset(&old->ctx, 0, sizeof old->ctx);
+            old->tree = NULL;
+            ns->st = NULL;
+        }
+    }
+}
+
 /* The new epoch: transcript, key schedule, confirmation tag (checked, or
  * made when `make`), secret tree; the old epoch moves to the past list. */
 static sp_err advance(mls_group *ns, before *old, mls_authenticated_content *ac,
@@ -284,28 +325,7 @@ static sp_err advance(mls_group *ns, before *old, mls_authenticated_content *ac,
     }
     ns->interim_len = MLS_HASH_LEN;
 
-    /* archive the old epoch, newest last, at most max_past of them */
-    if (ns->max_past) {
-        if (ns->n_past >= ns->max_past) {
-            size_t drop = ns->n_past - ns->max_past + 1;
-            for (size_t i = 0; i < drop; i++)
-                mls_past_epoch_free(&ns->past[i]);
-            memmove(ns->past, ns->past + drop, (ns->n_past - drop) * sizeof *ns->past);
-            ns->n_past -= drop;
-        }
-        mls_past_epoch *v = realloc(ns->past, (ns->n_past + 1) * sizeof *v);
-        if (v) {
-            ns->past = v;
-            mls_past_epoch *p = &v[ns->n_past++];
-            p->ctx = old->ctx;
-            p->tree = old->tree;
-            p->st = ns->st;
-            memcpy(p->sender_data_secret, ns->sec.sender_data_secret, MLS_HASH_LEN);
-            memset(&old->ctx, 0, sizeof old->ctx);
-            old->tree = NULL;
-            ns->st = NULL;
-        }
-    }
+    archive(ns, old);
     mls_secret_tree_free(ns->st);
     ns->st = st;
     mls_epoch_secrets_wipe(&ns->sec);
@@ -389,7 +409,11 @@ static sp_err handle_commit(mls_group *ns, mls_authenticated_content *ac, mls_pr
     if (!e && a->need_path && !c->has_path)
         e = SP_ERR_INVALID;
     if (!e && a->removed_me) {
-        /* we are out: nothing more we can (or need to) derive */
+        /* we are out: nothing more we can (or need to) derive, but messages
+         * sent in the epoch we leave can still be read late */
+        archive(ns, &old);
+        mls_secret_tree_free(ns->st);
+        ns->st = NULL;
         ns->active = 0;
         info->removed = 1;
         ns->ctx.epoch++;
@@ -416,6 +440,11 @@ static sp_err handle_commit(mls_group *ns, mls_authenticated_content *ac, mls_pr
         e = psk_secret(ns, a, psk);
     if (!e)
         e = advance(ns, &old, ac, cs, psk, 0);
+    if (!e && a->reinit) {
+        /* §11.2: the group is not used any more after a ReInit commit */
+        ns->active = 0;
+        info->ended = 1;
+    }
     mls_wipe(cs, sizeof cs);
     mls_wipe(psk, sizeof psk);
 out:
@@ -425,8 +454,7 @@ out:
     return e;
 }
 
-sp_err mls_handle_content(mls_group *ns, const mls_authenticated_content *ac,
-                          mls_process_info *info)
+sp_err mls_handle_content(mls_group *ns, mls_authenticated_content *ac, mls_process_info *info)
 {
     memset(info, 0, sizeof *info);
     if (ac->content.sender.type != MLS_SENDER_MEMBER)
@@ -438,9 +466,7 @@ sp_err mls_handle_content(mls_group *ns, const mls_authenticated_content *ac,
     }
     if (ac->content.content_type == MLS_CONTENT_COMMIT) {
         info->kind = MLS_GROUP_GOT_COMMIT;
-        /* handle_commit fills in the tag check; it needs a mutable copy only
-         * for the creator's path, so the cast is safe here */
-        return handle_commit(ns, (mls_authenticated_content *)ac, info);
+        return handle_commit(ns, ac, info);
     }
     return SP_ERR_INVALID;
 }
@@ -458,6 +484,33 @@ static sp_err encode_public(const mls_authenticated_content *ac, const mls_group
     if (!e && out->failed)
         e = SP_ERR_NOMEM;
     mls_message_free(&m);
+    return e;
+}
+
+/* A commit as a PrivateMessage: encrypted with our handshake ratchet of the
+ * epoch the commit leaves (now in the past list, or a copy of it when no past
+ * epochs are kept). */
+static sp_err encode_private(const mls_authenticated_content *ac, const mls_group *g,
+                             mls_group *ns, sp_buf *out)
+{
+    mls_secret_tree *st = NULL, *tmp = NULL;
+    sp_err e = SP_OK;
+    if (ns->n_past && ns->past[ns->n_past - 1]->ctx.epoch == g->ctx.epoch)
+        st = ns->past[ns->n_past - 1]->st;
+    else if (!(e = mls_secret_tree_dup(g->st, &tmp)))
+        st = tmp;
+    mls_message m = {0};
+    m.version = MLS_VERSION_10;
+    m.wire_format = MLS_WIRE_PRIVATE_MESSAGE;
+    if (!e)
+        e = mls_private_message_protect(ac, st, g->sec.sender_data_secret, 0, g->rng,
+                                        &m.private_message);
+    if (!e)
+        e = mls_message_write(out, &m);
+    if (!e && out->failed)
+        e = SP_ERR_NOMEM;
+    mls_message_free(&m);
+    mls_secret_tree_free(tmp);
     return e;
 }
 
@@ -492,7 +545,7 @@ sp_err mls_commit_create(const mls_group *g, mls_proposal *props, size_t n, int 
     if (!e && path)
         e = mls_treekem_create(ns->tree, mls_leaf(g->me), mls_tree_leaf(g->tree, mls_leaf(g->me)),
                                ns->signer, gid(g), g->rng, sec, &ns->privs);
-    uint8_t th[MLS_HASH_LEN];
+    uint8_t th[MLS_HASH_LEN], psk[MLS_HASH_LEN];
     ns->ctx.epoch++;
     if (!e)
         e = mls_tree_root_hash(ns->tree, th);
@@ -508,7 +561,7 @@ sp_err mls_commit_create(const mls_group *g, mls_proposal *props, size_t n, int 
         sp_buf_free(&gc);
     }
     /* the commit as it travels: by-value proposals, signed under the old context */
-    ac.wire_format = MLS_WIRE_PUBLIC_MESSAGE;
+    ac.wire_format = g->private_handshake ? MLS_WIRE_PRIVATE_MESSAGE : MLS_WIRE_PUBLIC_MESSAGE;
     ac.content.epoch = g->ctx.epoch;
     ac.content.sender.type = MLS_SENDER_MEMBER;
     ac.content.sender.index = g->me;
@@ -527,14 +580,19 @@ sp_err mls_commit_create(const mls_group *g, mls_proposal *props, size_t n, int 
     if (!e)
         e = mls_content_sign(&ac, &g->ctx, g->signer);
     if (!e)
-        e = advance(ns, &old, &ac, path ? sec->commit_secret : NULL, NULL, 1);
+        e = psk_secret(ns, a, psk);
     if (!e)
-        e = encode_public(&ac, g, &out->commit);
+        e = advance(ns, &old, &ac, path ? sec->commit_secret : NULL, psk, 1);
+    mls_wipe(psk, sizeof psk);
+    if (!e)
+        e = g->private_handshake ? encode_private(&ac, g, ns, &out->commit)
+                                 : encode_public(&ac, g, &out->commit);
     /* the tree is only worth encoding (O(n)) when someone joins */
     if (!e && a->n_added)
         e = mls_tree_encode(ns->tree, &out->ratchet_tree);
     if (!e && a->n_added)
-        e = mls_welcome_create(ns, a->kps, a->added, a->n_added, path ? sec : NULL,
+        e = mls_welcome_create(ns, a->kps, a->added, a->n_added, path ? sec : NULL, a->psks,
+                               a->n_psks,
                                ac.auth.confirmation_tag.data, &out->ratchet_tree, &out->welcome);
     if (sec) {
         mls_treekem_secrets_wipe(sec);

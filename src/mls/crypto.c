@@ -292,9 +292,14 @@ static size_t varint_bytes(uint64_t v, uint8_t out[4])
     return 4;
 }
 
-/* ExpandWithLabel with the secret already keyed: the KDFLabel
- * {uint16 length; opaque "MLS 1.0 "+label<V>; opaque context<V>} goes to
- * HKDF-Expand as six pieces, so nothing is allocated or copied. */
+/* ExpandWithLabel with the secret already keyed. The KDFLabel
+ * {uint16 length; opaque "MLS 1.0 "+label<V>; opaque context<V>} of the
+ * short labels and contexts of the hot paths (ratchet steps, sender data) is
+ * assembled on the stack, with the HKDF counter byte after it, so a one-block
+ * output is a single HMAC over one buffer; longer ones go to HKDF-Expand in
+ * pieces, with nothing allocated or copied. */
+#define KDF_LABEL_STACK 192
+
 static sp_err expand_label_keyed(const hmac_key *h, const uint8_t *label, size_t label_len,
                                  const uint8_t *context, size_t context_len, uint8_t *out,
                                  uint16_t out_len)
@@ -308,7 +313,27 @@ static sp_err expand_label_keyed(const hmac_key *h, const uint8_t *label, size_t
         {len16, 2}, {lv, lvn}, {MLS_LABEL_PREFIX, plen}, {label, label_len}, {cv, cvn},
         {context, context_len},
     };
-    return hkdf_expand_pieces(h, info, 6, out, out_len);
+    size_t total = 0;
+    for (int i = 0; i < 6; i++) total += info[i].n;
+    if (out_len == 0 || out_len > MLS_HASH_LEN || total + 1 > KDF_LABEL_STACK)
+        return hkdf_expand_pieces(h, info, 6, out, out_len);
+
+    /* T(1) = HMAC(prk, info || 0x01), truncated to out_len */
+    uint8_t buf[KDF_LABEL_STACK], t[MLS_HASH_LEN];
+    size_t at = 0;
+    for (int i = 0; i < 6; i++) {
+        if (info[i].n) memcpy(buf + at, info[i].p, info[i].n);
+        at += info[i].n;
+    }
+    buf[at++] = 1;
+    piece one = {buf, at};
+    sp_err err = hmac_pieces(h, &one, 1, t);
+    if (!err) memcpy(out, t, out_len);
+    else mls_wipe(out, out_len);
+    mls_wipe(t, sizeof t);
+    /* the context may be secret-derived: callers should not have to know */
+    mls_wipe(buf, at);
+    return err;
 }
 
 sp_err mls_expand_with_label(const uint8_t secret[MLS_HASH_LEN], const char *label,
@@ -467,6 +492,7 @@ typedef struct {
 typedef struct {
     vk_slot vk[VK_SLOTS];
     uint64_t tick;
+    EVP_PKEY_CTX *x25519_load; /* EVP_PKEY_fromdata_init'ed for X25519; no key in it */
 } thread_state;
 
 static __thread thread_state *t_state;
@@ -486,6 +512,7 @@ static void state_free(void *p)
     thread_state *s = p;
     if (!s) return;
     for (int i = 0; i < VK_SLOTS; i++) vk_slot_clear(&s->vk[i]);
+    EVP_PKEY_CTX_free(s->x25519_load);
     free(s);
     if (t_state == s) t_state = NULL;
 }
@@ -696,6 +723,12 @@ sp_err mls_verify(const uint8_t pub[MLS_SIG_PUB_LEN], const uint8_t *msg, size_t
     return SP_ERR_CRYPTO;
 }
 
+sp_err mls_put_sign_label(sp_buf *b, const char *label)
+{
+    if (!b || !label) return SP_ERR_INVALID;
+    return put_label(b, label);
+}
+
 static sp_err sign_content(sp_buf *b, const char *label, const uint8_t *content, size_t len)
 {
     sp_err err = put_label(b, label);
@@ -728,6 +761,40 @@ sp_err mls_verify_with_label(const uint8_t pub[MLS_SIG_PUB_LEN], const char *lab
 
 /* ---- X25519 ----------------------------------------------------------------- */
 
+/* Every X25519 operation loads keys from bytes; EVP_PKEY_CTX_new_from_name
+ * looks the key manager up by name each time, so each thread keeps one
+ * context ready for EVP_PKEY_fromdata (it holds no key material). */
+static EVP_PKEY *x25519_fromdata(const uint8_t *priv, const uint8_t pub[MLS_KEM_PUB_LEN])
+{
+    EVP_PKEY *k = NULL;
+    OSSL_PARAM ps[3], *p = ps;
+    if (priv)
+        *p++ = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)priv,
+                                                 MLS_KEM_PRIV_LEN);
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub, MLS_KEM_PUB_LEN);
+    *p = OSSL_PARAM_construct_end();
+    int sel = priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY;
+    thread_state *ts = tstate();
+    if (ts && !ts->x25519_load) {
+        ts->x25519_load = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
+        if (ts->x25519_load && EVP_PKEY_fromdata_init(ts->x25519_load) != 1) {
+            EVP_PKEY_CTX_free(ts->x25519_load);
+            ts->x25519_load = NULL;
+        }
+    }
+    if (ts && ts->x25519_load) {
+        if (EVP_PKEY_fromdata(ts->x25519_load, &k, sel, ps) == 1) return k;
+        /* a refused reuse or a bad key: try the plain way before failing */
+        EVP_PKEY_CTX_free(ts->x25519_load);
+        ts->x25519_load = NULL;
+        k = NULL;
+    }
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
+    if (c && EVP_PKEY_fromdata_init(c) == 1) EVP_PKEY_fromdata(c, &k, sel, ps);
+    EVP_PKEY_CTX_free(c);
+    return k;
+}
+
 sp_err mls_x25519_pub(const uint8_t priv[MLS_KEM_PRIV_LEN], uint8_t pub[MLS_KEM_PUB_LEN])
 {
     if (!priv || !pub) return SP_ERR_INVALID;
@@ -738,23 +805,6 @@ sp_err mls_x25519_pub(const uint8_t priv[MLS_KEM_PRIV_LEN], uint8_t pub[MLS_KEM_
                      : SP_ERR_INTERNAL;
     EVP_PKEY_free(k);
     return err;
-}
-
-/* Loads an X25519 key pair without the scalar multiplication that
- * EVP_PKEY_new_raw_private_key does to derive the public half. */
-static EVP_PKEY *load_x25519_pair(const uint8_t priv[MLS_KEM_PRIV_LEN],
-                                  const uint8_t pub[MLS_KEM_PUB_LEN])
-{
-    EVP_PKEY *k = NULL;
-    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
-    OSSL_PARAM ps[3] = {
-        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)priv, MLS_KEM_PRIV_LEN),
-        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub, MLS_KEM_PUB_LEN),
-        OSSL_PARAM_construct_end(),
-    };
-    if (c && EVP_PKEY_fromdata_init(c) == 1) EVP_PKEY_fromdata(c, &k, EVP_PKEY_KEYPAIR, ps);
-    EVP_PKEY_CTX_free(c);
-    return k;
 }
 
 static sp_err x25519_derive(EVP_PKEY *k, const uint8_t peer_pub[MLS_KEM_PUB_LEN],
@@ -770,11 +820,29 @@ sp_err mls_x25519(const uint8_t priv[MLS_KEM_PRIV_LEN], const uint8_t peer_pub[M
     return err;
 }
 
+sp_err mls_x25519_pub_dh(const uint8_t priv[MLS_KEM_PRIV_LEN],
+                         const uint8_t peer_pub[MLS_KEM_PUB_LEN], uint8_t pub[MLS_KEM_PUB_LEN],
+                         uint8_t shared[MLS_KEM_SECRET_LEN])
+{
+    if (!priv || !peer_pub || !pub || !shared) return SP_ERR_INVALID;
+    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, MLS_KEM_PRIV_LEN);
+    size_t plen = MLS_KEM_PUB_LEN;
+    if (!k || EVP_PKEY_get_raw_public_key(k, pub, &plen) != 1 || plen != MLS_KEM_PUB_LEN) {
+        EVP_PKEY_free(k);
+        return SP_ERR_INTERNAL;
+    }
+    sp_err err = x25519_derive(k, peer_pub, shared);
+    EVP_PKEY_free(k);
+    return err;
+}
+
 sp_err mls_x25519_kp(const uint8_t priv[MLS_KEM_PRIV_LEN], const uint8_t pub[MLS_KEM_PUB_LEN],
                      const uint8_t peer_pub[MLS_KEM_PUB_LEN], uint8_t shared[MLS_KEM_SECRET_LEN])
 {
     if (!priv || !pub || !peer_pub || !shared) return SP_ERR_INVALID;
-    EVP_PKEY *k = load_x25519_pair(priv, pub);
+    /* Loading the pair whole skips the scalar multiplication that
+     * EVP_PKEY_new_raw_private_key does to derive the public half. */
+    EVP_PKEY *k = x25519_fromdata(priv, pub);
     sp_err err = x25519_derive(k, peer_pub, shared);
     EVP_PKEY_free(k);
     return err;
@@ -785,7 +853,7 @@ static sp_err x25519_derive(EVP_PKEY *k, const uint8_t peer_pub[MLS_KEM_PUB_LEN]
                             uint8_t shared[MLS_KEM_SECRET_LEN])
 {
     sp_err err = SP_ERR_INTERNAL;
-    EVP_PKEY *p = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer_pub, MLS_KEM_PUB_LEN);
+    EVP_PKEY *p = x25519_fromdata(NULL, peer_pub);
     EVP_PKEY_CTX *c = k ? EVP_PKEY_CTX_new(k, NULL) : NULL;
     size_t slen = MLS_KEM_SECRET_LEN;
     if (!k || !c) goto done;

@@ -171,6 +171,13 @@ sp_err mls_verify_with_label(const uint8_t pub[MLS_SIG_PUB_LEN], const char *lab
                              const uint8_t *content, size_t len, const uint8_t *sig,
                              size_t sig_len);
 
+/* For callers that encode the content themselves: writes SignContent's first
+ * field, opaque "MLS 1.0 "+label<V>. Followed by the content as a vector
+ * (mls_vec_begin, the encoding, mls_vec_end), the buffer holds exactly what
+ * mls_sign_with_label signs, and mls_sign / mls_verify over it give the same
+ * signatures, without a second buffer and copy of the content. */
+sp_err mls_put_sign_label(sp_buf *b, const char *label);
+
 /* ---- key agreement: X25519 -------------------------------------------------- */
 
 sp_err mls_x25519_pub(const uint8_t priv[MLS_KEM_PRIV_LEN], uint8_t pub[MLS_KEM_PUB_LEN]);
@@ -184,9 +191,16 @@ sp_err mls_x25519(const uint8_t priv[MLS_KEM_PRIV_LEN], const uint8_t peer_pub[M
 sp_err mls_x25519_kp(const uint8_t priv[MLS_KEM_PRIV_LEN], const uint8_t pub[MLS_KEM_PUB_LEN],
                      const uint8_t peer_pub[MLS_KEM_PUB_LEN], uint8_t shared[MLS_KEM_SECRET_LEN]);
 
+/* The public key of priv and its shared secret with peer_pub, from one key
+ * load: a DHKEM sender's work for its ephemeral key (errors as mls_x25519). */
+sp_err mls_x25519_pub_dh(const uint8_t priv[MLS_KEM_PRIV_LEN],
+                         const uint8_t peer_pub[MLS_KEM_PUB_LEN], uint8_t pub[MLS_KEM_PUB_LEN],
+                         uint8_t shared[MLS_KEM_SECRET_LEN]);
+
 /* ---- small helpers ---------------------------------------------------------- */
 
-/* Frees the calling thread's cached OpenSSL objects (mls_verify's keys).
+/* Frees the calling thread's cached OpenSSL objects (mls_verify's keys, the
+ * X25519 key loader).
  * Optional: it happens by itself when a thread exits; the main thread may call
  * it before exiting so that leak checkers see nothing left. Calling mls_*
  * afterwards is fine (the cache is rebuilt). */

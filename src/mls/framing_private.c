@@ -1,5 +1,6 @@
 /* framing_private.c — PrivateMessage: content encryption with the secret tree, padding,
  * sender-data encryption (RFC 9420 §6.3). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,25 +26,40 @@ static sp_err write_aad(sp_buf *b, const mls_bytes *group_id, uint64_t epoch, ui
     return e;
 }
 
-/* Reuse guards from the system source come from a small per-thread pool:
- * RAND_bytes costs microseconds a call, a noticeable share of protecting a
- * message. The pool is refilled after a fork (keyed on the pid) so a child
- * never repeats its parent's guards — repeated state is what the guard is
- * there to survive (§6.3.1). An explicit rng is always asked directly. */
+/* Reuse guards from the system source come from a per-thread pool: RAND_bytes
+ * costs about 2 µs a call whatever the size up to a few KiB, a noticeable share
+ * of protecting a message. A child process must never repeat its parent's
+ * guards (repeated state is what the guard is there to survive, §6.3.1), so
+ * the pool is refilled after a fork: an atfork handler bumps a generation
+ * that each pool compares with its own. (getpid() per message did the same,
+ * but it is a system call, and that cost ~1 µs a message under a hypervisor.) */
+#define GUARD_POOL 1024
+
+static unsigned long fork_gen = 1; /* only written in a child, single-threaded there */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static int atfork_ok;
+
+static void on_fork_child(void) { fork_gen++; }
+static void atfork_init(void) { atfork_ok = pthread_atfork(NULL, NULL, on_fork_child) == 0; }
+
 static sp_err reuse_guard(const mls_rand *rng, uint8_t guard[4])
 {
-    static __thread uint8_t pool[256];
+    static __thread uint8_t pool[GUARD_POOL];
     static __thread size_t used = sizeof pool;
+    static __thread unsigned long gen;
     static __thread pid_t owner;
     if (rng)
         return mls_rand_bytes(rng, guard, 4);
-    pid_t pid = getpid();
-    if (used + 4 > sizeof pool || pid != owner) {
+    pthread_once(&atfork_once, atfork_init);
+    /* Without the handler, fall back to asking for the pid each time. */
+    int forked = atfork_ok ? gen != fork_gen : owner != getpid();
+    if (used + 4 > sizeof pool || forked) {
         sp_err e = mls_rand_bytes(NULL, pool, sizeof pool);
         if (e)
             return e;
         used = 0;
-        owner = pid;
+        gen = fork_gen;
+        owner = atfork_ok ? 0 : getpid();
     }
     memcpy(guard, pool + used, 4);
     mls_wipe(pool + used, 4);
@@ -105,7 +121,12 @@ sp_err mls_private_message_protect(const mls_authenticated_content *ac, mls_secr
     mls_ratchet_key k;
     uint8_t guard[4];
     int have_key = 0;
-    sp_err e = mls_content_body_write(&pt, c);
+    /* Sized so that a short message's encodings need one allocation each. */
+    sp_err e = sp_buf_reserve(&pt, 192 + padding);
+    if (!e)
+        e = sp_buf_reserve(&aad, 64);
+    if (!e)
+        e = mls_content_body_write(&pt, c);
     if (!e)
         e = mls_auth_data_write(&pt, c->content_type, &ac->auth);
     if (!e && padding && !(e = sp_buf_reserve(&pt, padding))) {

@@ -3,6 +3,7 @@
 
 #include "mls/codec.h"
 #include "mls/framing.h"
+#include "mls/tls.h"
 
 #define TRY(x)                \
     do {                      \
@@ -13,14 +14,31 @@
 
 static const char TBS_LABEL[] = "FramedContentTBS";
 
+/* Encodes SignContent{"MLS 1.0 FramedContentTBS", FramedContentTBS} into b
+ * in one pass (see mls_put_sign_label): the bytes SignWithLabel would sign. */
+static sp_err write_sign_content(sp_buf *b, const mls_authenticated_content *ac,
+                                 const mls_group_context *ctx)
+{
+    /* A 100-byte message's SignContent is ~200 bytes: one allocation. */
+    sp_err e = sp_buf_reserve(b, 256);
+    if (!e)
+        e = mls_put_sign_label(b, TBS_LABEL);
+    size_t at = e ? 0 : mls_vec_begin(b);
+    if (!e)
+        e = mls_framed_content_write_tbs(b, ac->wire_format, &ac->content, ctx);
+    if (!e)
+        e = mls_vec_end(b, at);
+    return e;
+}
+
 sp_err mls_content_sign(mls_authenticated_content *ac, const mls_group_context *ctx,
                         const mls_signer *signer)
 {
     sp_buf b = SP_BUF_INIT;
     uint8_t sig[MLS_SIG_LEN];
-    sp_err e = mls_framed_content_write_tbs(&b, ac->wire_format, &ac->content, ctx);
+    sp_err e = signer ? write_sign_content(&b, ac, ctx) : SP_ERR_INVALID;
     if (!e)
-        e = mls_sign_with_label(signer, TBS_LABEL, b.data, b.len, sig);
+        e = mls_sign(signer, b.data, b.len, sig);
     if (!e)
         e = mls_bytes_set(&ac->auth.signature, sig, sizeof sig);
     sp_buf_free(&b);
@@ -31,10 +49,11 @@ sp_err mls_content_verify(const mls_authenticated_content *ac, const mls_group_c
                           const uint8_t pub[MLS_SIG_PUB_LEN])
 {
     sp_buf b = SP_BUF_INIT;
-    sp_err e = mls_framed_content_write_tbs(&b, ac->wire_format, &ac->content, ctx);
+    sp_err e = pub ? write_sign_content(&b, ac, ctx) : SP_ERR_INVALID;
+    if (!e && !ac->auth.signature.data)
+        e = SP_ERR_INVALID;
     if (!e)
-        e = mls_verify_with_label(pub, TBS_LABEL, b.data, b.len, ac->auth.signature.data,
-                                  ac->auth.signature.len);
+        e = mls_verify(pub, b.data, b.len, ac->auth.signature.data, ac->auth.signature.len);
     sp_buf_free(&b);
     return e;
 }

@@ -182,11 +182,13 @@ sp_err mls_group_join(const uint8_t *welcome, size_t welcome_len, const uint8_t 
     return e;
 }
 
+void mls_group_set_private_handshake(mls_group *g, int on) { g->private_handshake = on != 0; }
+
 void mls_group_set_past_epochs(mls_group *g, unsigned n)
 {
     g->max_past = n;
     while (g->n_past > n) {
-        mls_past_epoch_free(&g->past[0]);
+        mls_past_epoch_unref(g->past[0]);
         memmove(g->past, g->past + 1, (g->n_past - 1) * sizeof *g->past);
         g->n_past--;
     }
@@ -478,11 +480,11 @@ sp_err mls_group_unprotect(mls_group *g, const uint8_t *msg, size_t len, sp_buf 
     if (!e && pm->epoch != g->ctx.epoch) {
         e = SP_ERR_STATE;
         for (size_t i = 0; i < g->n_past; i++)
-            if (g->past[i].ctx.epoch == pm->epoch) {
-                ctx = &g->past[i].ctx;
-                st = &g->past[i].st;
-                sds = g->past[i].sender_data_secret;
-                tree = g->past[i].tree;
+            if (g->past[i]->ctx.epoch == pm->epoch) {
+                ctx = &g->past[i]->ctx;
+                st = &g->past[i]->st;
+                sds = g->past[i]->sender_data_secret;
+                tree = g->past[i]->tree;
                 e = SP_OK;
             }
     } else if (!e && !g->active) {

@@ -39,7 +39,7 @@
  * another group or epoch (see mls_message_peek to decide whether to wait),
  * or the group is no longer active (we were removed); SP_ERR_NOT_FOUND no
  * matching member / key package; SP_ERR_UNSUPPORTED a feature not implemented
- * (other cipher suites, external commits, ReInit); SP_ERR_NOMEM.
+ * (other cipher suites, external commits and senders); SP_ERR_NOMEM.
  */
 #ifndef SP_MLS_GROUP_H
 #define SP_MLS_GROUP_H
@@ -109,6 +109,9 @@ void mls_group_apply(mls_group *g, mls_group *next);
 
 /* How many past epochs keep their secrets for late application messages. */
 void mls_group_set_past_epochs(mls_group *g, unsigned n);
+/* Send our commits as PrivateMessages (encrypted handshake) rather than
+ * PublicMessages (the default). Receivers handle both either way. Saved. */
+void mls_group_set_private_handshake(mls_group *g, int on);
 /* External PSKs this member knows, used when a commit references one.
  * Copied; replaces any earlier list. */
 sp_err mls_group_set_psks(mls_group *g, const mls_external_psk *psks, size_t n);
@@ -119,7 +122,8 @@ uint64_t mls_group_epoch(const mls_group *g);
 /* Borrowed, valid while g is unchanged. */
 sp_slice mls_group_id(const mls_group *g);
 uint32_t mls_group_own_leaf(const mls_group *g);
-/* 0 once a commit removed us: the group can then only be freed or saved. */
+/* 0 once a commit removed us or ended the group (ReInit): the group can then
+ * only be freed or saved (and read late messages of kept past epochs). */
 int mls_group_active(const mls_group *g);
 void mls_group_epoch_authenticator(const mls_group *g, uint8_t out[MLS_HASH_LEN]);
 /* MLS-Exporter(label, context, length) of the current epoch (§8.5). */
@@ -146,7 +150,8 @@ sp_err mls_group_find_member(const mls_group *g, const uint8_t *identity, size_t
 
 /* ---- commits we make (staged: apply or discard `next`) ---------------------------- */
 
-/* What a commit produces. commit: MLSMessage(PublicMessage) for every member;
+/* What a commit produces. commit: MLSMessage(PublicMessage, or PrivateMessage
+ * after mls_group_set_private_handshake) for every member;
  * welcome: MLSMessage(Welcome) for the new members (empty when none);
  * ratchet_tree: when the commit adds members, the new epoch's encoded ratchet
  * tree (also inside the Welcome's GroupInfo, so passing it out of band is
@@ -184,6 +189,8 @@ typedef struct {
     int kind;             /* MLS_GROUP_GOT_* */
     uint32_t sender_leaf; /* the member who sent it */
     int removed;          /* a commit that removed us: next is inactive */
+    int ended;            /* a ReInit commit: the group is over (next is inactive);
+                           * the members are to start a new one */
 } mls_process_info;
 
 /* Stages an MLSMessage carrying a proposal or commit (PublicMessage or

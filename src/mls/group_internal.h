@@ -23,8 +23,12 @@
             return e_;        \
     } while (0)
 
-/* What a past epoch keeps to read late application messages. */
+/* What a past epoch keeps to read late application messages. Shared (by
+ * reference count) between a state and its staged clones: only its secret
+ * tree changes, as late messages consume keys, which every holder of the
+ * entry should see anyway. */
 typedef struct {
+    int refs;
     mls_group_context ctx; /* for the signature's FramedContentTBS */
     uint8_t sender_data_secret[MLS_HASH_LEN];
     mls_secret_tree *st;
@@ -51,6 +55,7 @@ typedef struct {
 
 struct mls_group {
     int active;
+    int private_handshake; /* our commits go out as PrivateMessages */
     mls_group_context ctx;
     mls_tree *tree;
     uint32_t me;
@@ -61,7 +66,7 @@ struct mls_group {
     size_t interim_len;
     mls_epoch_secrets sec;
     mls_secret_tree *st;
-    mls_past_epoch *past;
+    mls_past_epoch **past;
     size_t n_past;
     unsigned max_past;
     mls_resumption *res;
@@ -76,7 +81,8 @@ struct mls_group {
 /* group_state.c */
 sp_err mls_group_alloc(mls_group **out);
 sp_err mls_group_clone(const mls_group *g, mls_group **out);
-void mls_past_epoch_free(mls_past_epoch *p);
+mls_past_epoch *mls_past_epoch_new(void);
+void mls_past_epoch_unref(mls_past_epoch *p);
 /* Records the resumption PSK of the current epoch (keeps the last few). */
 sp_err mls_group_note_resumption(mls_group *g);
 
@@ -85,14 +91,15 @@ sp_err mls_group_note_resumption(mls_group *g);
  * with a path when force_path or when the proposals need one. */
 sp_err mls_commit_create(const mls_group *g, mls_proposal *props, size_t n, int force_path,
                          mls_commit_out *out, mls_group **next);
-/* Handles an opened proposal or commit (ns is a clone of the current state). */
-sp_err mls_handle_content(mls_group *ns, const mls_authenticated_content *ac,
-                          mls_process_info *info);
+/* Handles an opened proposal or commit (ns is a clone of the current state;
+ * ac is only read, but shares advance() with the creator, who writes the tag). */
+sp_err mls_handle_content(mls_group *ns, mls_authenticated_content *ac, mls_process_info *info);
 
 /* welcome.c */
 /* The Welcome for the members added by a commit. */
 sp_err mls_welcome_create(const mls_group *ns, const mls_key_package *const *kps,
                           const uint32_t *leaves, size_t n, const mls_treekem_secrets *path,
+                          const mls_psk_id *const *psks, size_t n_psks,
                           const uint8_t *confirmation_tag, sp_buf *tree_enc, sp_buf *out);
 /* Finds our entry (by the KeyPackageRef of kp), decrypts our GroupSecrets
  * with init_priv, works out the psk_secret from the external psks, and

@@ -20,12 +20,23 @@ sp_err mls_group_alloc(mls_group **out)
     return SP_OK;
 }
 
-void mls_past_epoch_free(mls_past_epoch *p)
+mls_past_epoch *mls_past_epoch_new(void)
 {
+    mls_past_epoch *p = calloc(1, sizeof *p);
+    if (p)
+        p->refs = 1;
+    return p;
+}
+
+void mls_past_epoch_unref(mls_past_epoch *p)
+{
+    if (!p || --p->refs > 0)
+        return;
     mls_group_context_free(&p->ctx);
     mls_secret_tree_free(p->st);
     mls_tree_free(p->tree);
     mls_wipe(p, sizeof *p);
+    free(p);
 }
 
 /* Releases everything g owns, leaving it zeroed. */
@@ -37,7 +48,7 @@ static void group_clear(mls_group *g)
     mls_privs_free(&g->privs);
     mls_secret_tree_free(g->st);
     for (size_t i = 0; i < g->n_past; i++)
-        mls_past_epoch_free(&g->past[i]);
+        mls_past_epoch_unref(g->past[i]);
     free(g->past);
     if (g->res) {
         mls_wipe(g->res, g->n_res * sizeof *g->res);
@@ -85,19 +96,12 @@ static sp_err copy_array(void **out, const void *in, size_t n, size_t size)
     return SP_OK;
 }
 
-static sp_err past_copy(const mls_past_epoch *in, mls_past_epoch *out)
-{
-    memcpy(out->sender_data_secret, in->sender_data_secret, MLS_HASH_LEN);
-    TRY(mls_group_context_copy(&out->ctx, &in->ctx));
-    TRY(mls_secret_tree_dup(in->st, &out->st));
-    return mls_tree_clone(in->tree, &out->tree);
-}
-
 sp_err mls_group_clone(const mls_group *g, mls_group **out)
 {
     mls_group *c;
     TRY(mls_group_alloc(&c));
     c->active = g->active;
+    c->private_handshake = g->private_handshake;
     c->me = g->me;
     c->interim_len = g->interim_len;
     memcpy(c->interim, g->interim, sizeof c->interim);
@@ -118,8 +122,8 @@ sp_err mls_group_clone(const mls_group *g, mls_group **out)
         c->past = calloc(g->n_past, sizeof *c->past);
         e = c->past ? SP_OK : SP_ERR_NOMEM;
         for (size_t i = 0; !e && i < g->n_past; i++) {
-            c->n_past++;
-            e = past_copy(&g->past[i], &c->past[i]);
+            c->past[c->n_past++] = g->past[i];
+            g->past[i]->refs++;
         }
     }
     if (!e && !(e = copy_array((void **)&c->res, g->res, g->n_res, sizeof *g->res)))
@@ -246,10 +250,10 @@ sp_err mls_group_save(const mls_group *g, sp_buf *b)
     sp_buf_put_u32(b, g->max_past);
     sp_buf_put_u32(b, (uint32_t)g->n_past);
     for (size_t i = 0; i < g->n_past; i++) {
-        TRY(mls_group_context_write(b, &g->past[i].ctx));
-        sp_buf_append(b, g->past[i].sender_data_secret, MLS_HASH_LEN);
-        TRY(put_st(b, g->past[i].st));
-        TRY(put_tree(b, g->past[i].tree));
+        TRY(mls_group_context_write(b, &g->past[i]->ctx));
+        sp_buf_append(b, g->past[i]->sender_data_secret, MLS_HASH_LEN);
+        TRY(put_st(b, g->past[i]->st));
+        TRY(put_tree(b, g->past[i]->tree));
     }
     sp_buf_put_u32(b, (uint32_t)g->n_res);
     for (size_t i = 0; i < g->n_res; i++) {
@@ -267,6 +271,7 @@ sp_err mls_group_save(const mls_group *g, sp_buf *b)
         mls_put_opaque(b, g->psks[i].id.data, g->psks[i].id.len);
         mls_put_opaque(b, g->psks[i].psk.data, g->psks[i].psk.len);
     }
+    sp_buf_put_u8(b, (uint8_t)g->private_handshake);
     return b->failed ? SP_ERR_NOMEM : SP_OK;
 }
 
@@ -274,6 +279,10 @@ static sp_err get_st(sp_reader *r, mls_secret_tree **st)
 {
     sp_slice s;
     TRY(mls_read_opaque(r, &s));
+    if (!s.len) {
+        *st = NULL; /* a group we were removed from keeps no current secrets */
+        return SP_OK;
+    }
     return mls_secret_tree_decode(s.ptr, s.len, st);
 }
 
@@ -333,7 +342,10 @@ static sp_err load(sp_reader *r, mls_group *g)
             return SP_ERR_NOMEM;
     }
     for (uint32_t i = 0; i < n; i++) {
-        mls_past_epoch *p = &g->past[g->n_past++];
+        mls_past_epoch *p = mls_past_epoch_new();
+        if (!p)
+            return SP_ERR_NOMEM;
+        g->past[g->n_past++] = p;
         TRY(mls_group_context_read(r, &p->ctx));
         TRY(sp_read_copy(r, p->sender_data_secret, MLS_HASH_LEN));
         TRY(get_st(r, &p->st));
@@ -375,10 +387,12 @@ static sp_err load(sp_reader *r, mls_group *g)
         TRY(mls_read_opaque(r, &s));
         TRY(mls_bytes_set(&p->psk, s.ptr, s.len));
     }
+    TRY(sp_read_u8(r, &v));
+    g->private_handshake = v != 0;
     if (sp_reader_left(r))
         return SP_ERR_INVALID;
-    if (g->me >= mls_tree_n_leaves(g->tree) || (g->active && !mls_tree_leaf(g->tree, mls_leaf(g->me))))
-        return SP_ERR_INVALID;
+    if (g->active && (!g->st || !mls_tree_leaf(g->tree, mls_leaf(g->me))))
+        return SP_ERR_INVALID; /* an active member has its leaf and current secrets */
     return SP_OK;
 }
 

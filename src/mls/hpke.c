@@ -96,37 +96,49 @@ static sp_err extract_and_expand(const uint8_t *dh, size_t dh_len, const uint8_t
 }
 
 /* Encap / AuthEncap: the dh values are skE·pkR (|| skS·pkR); the kem context
- * enc || pkR (|| pkS). */
+ * enc || pkR (|| pkS). skE is DeriveKeyPair(rng(32)): its public half (enc)
+ * and skE·pkR come from one key load. */
 static sp_err encap(const uint8_t pkR[MLS_KEM_PUB_LEN], const uint8_t *skS, const mls_rand *rng,
                     uint8_t ss[MLS_KEM_SECRET_LEN], uint8_t enc[MLS_KEM_PUB_LEN])
 {
-    uint8_t skE[MLS_KEM_PRIV_LEN], dh[2 * MLS_KEM_SECRET_LEN], kctx[3 * MLS_KEM_PUB_LEN];
+    uint8_t ikm[MLS_KEM_PRIV_LEN], prk[MLS_HASH_LEN], skE[MLS_KEM_PRIV_LEN];
+    uint8_t dh[2 * MLS_KEM_SECRET_LEN], kctx[3 * MLS_KEM_PUB_LEN];
     size_t dh_len = MLS_KEM_SECRET_LEN, kctx_len = 2 * MLS_KEM_PUB_LEN;
-    sp_err err = mls_hpke_keygen(rng, skE, enc);
-    if (!err) err = mls_x25519_kp(skE, enc, pkR, dh);
+    sp_err err = mls_rand_bytes(rng, ikm, sizeof ikm);
+    if (!err) err = labeled_extract(kem_suite, NULL, 0, "dkp_prk", ikm, sizeof ikm, prk);
+    if (!err) err = labeled_expand(kem_suite, prk, "sk", NULL, 0, skE, sizeof skE);
+    if (!err) err = mls_x25519_pub_dh(skE, pkR, enc, dh);
     memcpy(kctx, enc, MLS_KEM_PUB_LEN);
     memcpy(kctx + MLS_KEM_PUB_LEN, pkR, MLS_KEM_PUB_LEN);
     if (!err && skS) {
-        err = mls_x25519_pub(skS, kctx + kctx_len);
-        if (!err) err = mls_x25519_kp(skS, kctx + kctx_len, pkR, dh + MLS_KEM_SECRET_LEN);
+        err = mls_x25519_pub_dh(skS, pkR, kctx + kctx_len, dh + MLS_KEM_SECRET_LEN);
         dh_len += MLS_KEM_SECRET_LEN;
         kctx_len += MLS_KEM_PUB_LEN;
     }
     if (!err) err = extract_and_expand(dh, dh_len, kctx, kctx_len, ss);
+    mls_wipe(ikm, sizeof ikm);
+    mls_wipe(prk, sizeof prk);
     mls_wipe(skE, sizeof skE);
     mls_wipe(dh, sizeof dh);
     return err;
 }
 
+/* pkR may be NULL: it is then computed from skR, which costs as much as the
+ * DH itself. */
 static sp_err decap(const uint8_t enc[MLS_KEM_PUB_LEN], const uint8_t skR[MLS_KEM_PRIV_LEN],
-                    const uint8_t *pkS, uint8_t ss[MLS_KEM_SECRET_LEN])
+                    const uint8_t *pkR_known, const uint8_t *pkS, uint8_t ss[MLS_KEM_SECRET_LEN])
 {
     uint8_t dh[2 * MLS_KEM_SECRET_LEN], kctx[3 * MLS_KEM_PUB_LEN];
     size_t dh_len = MLS_KEM_SECRET_LEN, kctx_len = 2 * MLS_KEM_PUB_LEN;
-    const uint8_t *pkR = kctx + MLS_KEM_PUB_LEN;
+    uint8_t *pkR = kctx + MLS_KEM_PUB_LEN;
+    sp_err err;
     memcpy(kctx, enc, MLS_KEM_PUB_LEN);
-    sp_err err = mls_x25519_pub(skR, kctx + MLS_KEM_PUB_LEN);
-    if (!err) err = mls_x25519_kp(skR, pkR, enc, dh);
+    if (pkR_known) {
+        memcpy(pkR, pkR_known, MLS_KEM_PUB_LEN);
+        err = mls_x25519_kp(skR, pkR, enc, dh);
+    } else {
+        err = mls_x25519_pub_dh(skR, enc, pkR, dh);
+    }
     if (!err && pkS) {
         err = mls_x25519_kp(skR, pkR, pkS, dh + MLS_KEM_SECRET_LEN);
         dh_len += MLS_KEM_SECRET_LEN;
@@ -221,19 +233,26 @@ sp_err mls_hpke_setup_sender(const mls_hpke_params *p, const uint8_t pkR[MLS_KEM
     return setup_sender(p, pkR, skS, rng, NULL, enc, out);
 }
 
-sp_err mls_hpke_setup_receiver(const mls_hpke_params *p, const uint8_t enc[MLS_KEM_PUB_LEN],
-                               const uint8_t skR[MLS_KEM_PRIV_LEN], const uint8_t *pkS,
-                               mls_hpke_ctx **out)
+sp_err mls_hpke_setup_receiver_kp(const mls_hpke_params *p, const uint8_t enc[MLS_KEM_PUB_LEN],
+                                  const uint8_t skR[MLS_KEM_PRIV_LEN], const uint8_t *pkR,
+                                  const uint8_t *pkS, mls_hpke_ctx **out)
 {
     *out = NULL;
     sp_err err = check_params(p);
     if (err) return err;
     if (!enc || !skR || (!pkS) == mode_has_auth(p->mode)) return SP_ERR_INVALID;
     uint8_t ss[MLS_KEM_SECRET_LEN];
-    err = decap(enc, skR, pkS, ss);
+    err = decap(enc, skR, pkR, pkS, ss);
     if (!err) err = key_schedule(p, ss, NULL, out);
     mls_wipe(ss, sizeof ss);
     return err;
+}
+
+sp_err mls_hpke_setup_receiver(const mls_hpke_params *p, const uint8_t enc[MLS_KEM_PUB_LEN],
+                               const uint8_t skR[MLS_KEM_PRIV_LEN], const uint8_t *pkS,
+                               mls_hpke_ctx **out)
+{
+    return mls_hpke_setup_receiver_kp(p, enc, skR, NULL, pkS, out);
 }
 
 /* ComputeNonce(seq) (§5.2): base_nonce XOR I2OSP(seq, Nn). */
@@ -300,17 +319,25 @@ sp_err mls_hpke_seal_base(const uint8_t pkR[MLS_KEM_PUB_LEN], const uint8_t *inf
     return err;
 }
 
-sp_err mls_hpke_open_base(const uint8_t enc[MLS_KEM_PUB_LEN], const uint8_t skR[MLS_KEM_PRIV_LEN],
-                          const uint8_t *info, size_t info_len, const uint8_t *aad, size_t aad_len,
-                          const uint8_t *ct, size_t ct_len, uint8_t *pt)
+sp_err mls_hpke_open_base_kp(const uint8_t enc[MLS_KEM_PUB_LEN],
+                             const uint8_t skR[MLS_KEM_PRIV_LEN], const uint8_t *pkR,
+                             const uint8_t *info, size_t info_len, const uint8_t *aad,
+                             size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt)
 {
     mls_hpke_params p = {MLS_HPKE_MODE_BASE, MLS_HPKE_AEAD_AES128GCM, info, info_len, NULL, 0, NULL, 0};
     mls_hpke_ctx *c;
-    sp_err err = mls_hpke_setup_receiver(&p, enc, skR, NULL, &c);
+    sp_err err = mls_hpke_setup_receiver_kp(&p, enc, skR, pkR, NULL, &c);
     if (err) return err;
     err = mls_hpke_open(c, aad, aad_len, ct, ct_len, pt);
     mls_hpke_ctx_free(c);
     return err;
+}
+
+sp_err mls_hpke_open_base(const uint8_t enc[MLS_KEM_PUB_LEN], const uint8_t skR[MLS_KEM_PRIV_LEN],
+                          const uint8_t *info, size_t info_len, const uint8_t *aad, size_t aad_len,
+                          const uint8_t *ct, size_t ct_len, uint8_t *pt)
+{
+    return mls_hpke_open_base_kp(enc, skR, NULL, info, info_len, aad, aad_len, ct, ct_len, pt);
 }
 
 /* ---- MLS EncryptWithLabel / DecryptWithLabel ---------------------------------------- */
@@ -376,10 +403,10 @@ sp_err mls_encrypt_with_label_hashed(const uint8_t pub[MLS_KEM_PUB_LEN],
     return err;
 }
 
-sp_err mls_decrypt_with_label(const uint8_t priv[MLS_KEM_PRIV_LEN], const char *label,
-                              const uint8_t *context, size_t context_len,
-                              const uint8_t kem_output[MLS_KEM_PUB_LEN], const uint8_t *ct,
-                              size_t ct_len, sp_buf *pt)
+sp_err mls_decrypt_with_label_kp(const uint8_t priv[MLS_KEM_PRIV_LEN], const uint8_t *pub,
+                                 const char *label, const uint8_t *context, size_t context_len,
+                                 const uint8_t kem_output[MLS_KEM_PUB_LEN], const uint8_t *ct,
+                                 size_t ct_len, sp_buf *pt)
 {
     if (!priv || !label || (!context && context_len) || !kem_output || !ct || !pt)
         return SP_ERR_INVALID;
@@ -390,9 +417,18 @@ sp_err mls_decrypt_with_label(const uint8_t priv[MLS_KEM_PRIV_LEN], const char *
     /* reserve one extra byte so an empty plaintext still has a valid pointer */
     if (!err) err = sp_buf_reserve(pt, n + 1);
     if (!err)
-        err = mls_hpke_open_base(kem_output, priv, info.data, info.len, NULL, 0, ct, ct_len,
-                                 pt->data + pt->len);
+        err = mls_hpke_open_base_kp(kem_output, priv, pub, info.data, info.len, NULL, 0, ct,
+                                    ct_len, pt->data + pt->len);
     if (!err) pt->len += n;
     sp_buf_free(&info);
     return err;
+}
+
+sp_err mls_decrypt_with_label(const uint8_t priv[MLS_KEM_PRIV_LEN], const char *label,
+                              const uint8_t *context, size_t context_len,
+                              const uint8_t kem_output[MLS_KEM_PUB_LEN], const uint8_t *ct,
+                              size_t ct_len, sp_buf *pt)
+{
+    return mls_decrypt_with_label_kp(priv, NULL, label, context, context_len, kem_output, ct,
+                                     ct_len, pt);
 }

@@ -29,6 +29,7 @@ static sp_err sign_group_info(mls_group_info *gi, const mls_signer *s)
 
 sp_err mls_welcome_create(const mls_group *ns, const mls_key_package *const *kps,
                           const uint32_t *leaves, size_t n, const mls_treekem_secrets *path,
+                          const mls_psk_id *const *psks, size_t n_psks,
                           const uint8_t *confirmation_tag, sp_buf *tree_enc, sp_buf *out)
 {
     mls_group_info gi = {0};
@@ -85,6 +86,15 @@ sp_err mls_welcome_create(const mls_group *ns, const mls_key_package *const *kps
             e = mls_bytes_set(&gs.path_secret, ps, sizeof ps);
         }
         mls_wipe(ps, sizeof ps);
+        /* the joiners derive the welcome secret with the commit's PSKs */
+        if (!e && n_psks) {
+            gs.psks = calloc(n_psks, sizeof *gs.psks);
+            e = gs.psks ? SP_OK : SP_ERR_NOMEM;
+        }
+        for (size_t k = 0; !e && k < n_psks; k++) {
+            gs.n_psks++;
+            e = mls_psk_id_copy(&gs.psks[k], psks[k]);
+        }
         sp_buf_reset(&gsb);
         if (!e)
             e = mls_group_secrets_write(&gsb, &gs);

@@ -257,7 +257,10 @@ sp_err rpc_call_send(rpc_call *call, const ProtobufCMessage *msg)
     if (!call->in_handler)
         return SP_ERR_STATE;
     sp_err e = SP_ERR_STATE;
-    if (call->method->streaming && !call->ended && call->conn) {
+    if (!call->method->streaming) {
+        SP_ERROR("rpc: %s: rpc_call_send on a unary method", call->method->path);
+        set_status(call, RPC_INTERNAL, "server error");
+    } else if (!call->ended && call->conn) {
         size_t queued = call->out.len - call->out_off;
         size_t n = protobuf_c_message_get_packed_size(msg) + RPC_FRAME_PREFIX;
         if (queued + n > call->srv->cfg.max_stream_buffer) {

@@ -98,6 +98,9 @@ void rpc_call_stream_gone(rpc_call *call);
 void rpc_call_abort(rpc_call *call, rpc_status code, const char *msg);
 
 /* server.c */
+/* Serves HTTP/2 on an already connected, non-blocking socket (owned from now on, closed on any
+ * failure). What accept does; the fuzz harness uses it with a socketpair. */
+sp_err rpc_server_adopt(rpc_server *srv, int fd, const char *peer);
 const rpc_method *rpc_method_find(const rpc_server *srv, const char *path, size_t len);
 /* Arranges for the connection's pending frames to be written soon. */
 void rpc_conn_want_flush(rpc_conn *conn);

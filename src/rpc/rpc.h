@@ -122,7 +122,8 @@ void rpc_call_fail_err(rpc_call *call, sp_err err, const char *msg);
  * SP_OK: queued. Any error ends the call and the handle is no longer yours
  * (as if you had finished it; the cancel callback is NOT called):
  * SP_ERR_TOO_LARGE — the reader is too slow (the stream is reset);
- * SP_ERR_STATE — the call had already ended (deadline) or is not a stream;
+ * SP_ERR_STATE — the call had already ended (deadline), or is not a stream (a bug: the
+ * call then ends with INTERNAL);
  * SP_ERR_NOMEM / SP_ERR_INTERNAL — encoding failed.
  */
 sp_err rpc_call_send(rpc_call *call, const ProtobufCMessage *msg);

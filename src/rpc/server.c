@@ -238,37 +238,22 @@ void rpc_conn_want_flush(rpc_conn *conn)
     event_active(&conn->flush_ev, 0, 0);
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+sp_err rpc_server_adopt(rpc_server *srv, int fd, const char *peer)
 {
-    (void)l;
-    (void)salen;
-    rpc_server *srv = arg;
     rpc_conn *conn = calloc(1, sizeof *conn);
     if (!conn || !(conn->out = evbuffer_new())) {
-        SP_WARN("rpc: out of memory accepting a connection");
         free(conn);
         close(fd);
-        return;
+        return SP_ERR_NOMEM;
     }
     conn->srv = srv;
     conn->fd = fd;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    char host[INET6_ADDRSTRLEN] = "?";
-    unsigned port = 0;
-    if (sa->sa_family == AF_INET) {
-        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, host, sizeof host);
-        port = ntohs(((struct sockaddr_in *)sa)->sin_port);
-    } else if (sa->sa_family == AF_INET6) {
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof host);
-        port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
-    }
-    snprintf(conn->peer, sizeof conn->peer, "%s:%u", host, port);
+    snprintf(conn->peer, sizeof conn->peer, "%s", peer);
     if (nghttp2_session_server_new2(&conn->h2, srv->cbs, conn, srv->h2opt) != 0) {
         evbuffer_free(conn->out);
         free(conn);
         close(fd);
-        return;
+        return SP_ERR_NOMEM;
     }
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, srv->cfg.max_concurrent_streams},
@@ -291,6 +276,28 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     conn->in_io = 0;
     if (rc != 0)
         conn_free(conn);
+    return SP_OK;
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+    (void)l;
+    (void)salen;
+    rpc_server *srv = arg;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    char host[INET6_ADDRSTRLEN] = "?", peer[64];
+    unsigned port = 0;
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, host, sizeof host);
+        port = ntohs(((struct sockaddr_in *)sa)->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof host);
+        port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
+    }
+    snprintf(peer, sizeof peer, "%s:%u", host, port);
+    if (rpc_server_adopt(srv, fd, peer) != SP_OK)
+        SP_WARN("rpc: out of memory accepting a connection");
 }
 
 static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)

@@ -1,9 +1,10 @@
 /*
  * store/db.h — the daemon's one sqlite database: opening, schema migrations, transactions.
  *
- * Everything the daemon must remember across restarts lives in one file (`<datadir>/spacepanda.db`)
- * behind this module and its typed siblings (store/profiles.h, store/spaces.h, store/messages.h,
- * store/mls_state.h, store/peers.h, store/frames.h). Nothing outside store/ sees sqlite.
+ * Everything the daemon's users, spaces, channels and messages need across restarts lives in one
+ * file (`<datadir>/spacepanda.db`) behind this module and its typed siblings (store/profiles.h, store/spaces.h, store/messages.h,
+ * store/mls_state.h, store/outbox.h). Nothing outside store/ sees sqlite. The P2P address book and
+ * gossip frame log are not here: net/ keeps them in its own file (net/persist_sqlite.c, net.db).
  *
  * Opening a file: it is created if absent; an older schema is migrated forward in one transaction;
  * a file whose schema is newer than this build, that belongs to another application, or that is
@@ -27,7 +28,7 @@
 typedef struct store_db store_db;
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* Opens (creating if needed) and migrates the database at path. On failure *out is NULL and a
  * human-readable reason is written to errbuf (if non-NULL). Errors: SP_ERR_UNSUPPORTED (newer

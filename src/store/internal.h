@@ -40,6 +40,26 @@ void store_col_text_into(sqlite3_stmt *st, int i, char *out, size_t cap);
 /* Copies a blob column into a malloc'd buffer; an empty blob yields a 1-byte allocation, len 0. */
 sp_err store_col_blob(sqlite3_stmt *st, int i, uint8_t **out, size_t *len);
 
+/* Row loops (rows.c). None of them opens a transaction: callers run them inside one. */
+/* Steps st once: SP_OK with a row ready to read, SP_ERR_NOT_FOUND when there is none, the mapped
+ * error otherwise. Does not reset: the caller reads the row, then resets. */
+sp_err store_step_row(store_db *db, sqlite3_stmt *st);
+/* store_exec_stmt for a write that must hit a row (UPDATE/DELETE by key): SP_ERR_NOT_FOUND when
+ * no row changed. */
+sp_err store_exec_changed(store_db *db, sqlite3_stmt *st);
+/* Runs a one-row query (count, max) and reads column 0 as an integer (0 for NULL); resets. */
+sp_err store_query_int64(store_db *db, sqlite3_stmt *st, int64_t *v);
+/* Collects column 0 of every row into a malloc'd string vector (free with store_strv_free, in
+ * store/spaces.h); nothing is returned on failure. Resets. */
+sp_err store_collect_strings(store_db *db, sqlite3_stmt *st, char ***out, size_t *n);
+/* Reads up to limit rows into a fresh zeroed array of limit elements of elem_size bytes: fill
+ * copies the current row into one element (leaving it safe to clear if it fails). On failure every
+ * element filled so far is released with clear, the array freed, and nothing returned. Resets. */
+typedef sp_err (*store_row_fill)(sqlite3_stmt *st, void *elem);
+typedef void (*store_row_clear)(void *elem);
+sp_err store_collect_rows(store_db *db, sqlite3_stmt *st, int limit, size_t elem_size,
+                          store_row_fill fill, store_row_clear clear, void **out, size_t *n);
+
 /* One operation = one transaction, or a savepoint inside the caller's transaction. */
 #define STORE_TX(db, expr)                                           \
     do {                                                             \

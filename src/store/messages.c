@@ -15,6 +15,11 @@ void store_message_clear(store_message *m)
     memset(m, 0, sizeof *m);
 }
 
+static void clear_elem(void *m)
+{
+    store_message_clear(m);
+}
+
 void store_messages_free(store_message *v, size_t n)
 {
     if (!v)
@@ -32,10 +37,7 @@ static sp_err last_seq(store_db *db, const char *channel_id, int64_t *seq)
     if (!st)
         return SP_ERR_INTERNAL;
     store_bind_text(st, 1, channel_id);
-    int rc = sqlite3_step(st);
-    *seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? SP_OK : store_map(db, sqlite3_extended_errcode(db->sq));
+    return store_query_int64(db, st, seq);
 }
 
 sp_err store_messages_last_seq(store_db *db, const char *channel_id, int64_t *seq)
@@ -101,8 +103,9 @@ sp_err store_message_put_batch(store_db *db, store_message *v, size_t n, size_t 
 #define MESSAGE_COLS \
     "message_id, channel_id, chan_seq, sender_id, content, timestamp, origin_peer, origin_seq"
 
-static sp_err from_row(sqlite3_stmt *st, store_message *m)
+static sp_err from_row(sqlite3_stmt *st, void *elem)
 {
+    store_message *m = elem;
     memset(m, 0, sizeof *m);
     store_col_text_into(st, 0, m->id, sizeof m->id);
     store_col_text_into(st, 1, m->channel_id, sizeof m->channel_id);
@@ -127,12 +130,9 @@ sp_err store_message_get(store_db *db, const char *message_id, store_message *ou
     if (!st)
         return SP_ERR_INTERNAL;
     store_bind_text(st, 1, message_id);
-    int rc = sqlite3_step(st);
-    sp_err e;
-    if (rc == SQLITE_ROW)
+    sp_err e = store_step_row(db, st);
+    if (!e)
         e = from_row(st, out);
-    else
-        e = rc == SQLITE_DONE ? SP_ERR_NOT_FOUND : store_map(db, sqlite3_extended_errcode(db->sq));
     sqlite3_reset(st);
     if (e)
         store_message_clear(out);
@@ -144,23 +144,12 @@ sp_err store_message_get(store_db *db, const char *message_id, store_message *ou
 static sp_err collect(store_db *db, sqlite3_stmt *st, int limit, int reverse, store_message **out,
                       size_t *n)
 {
-    store_message *v = calloc((size_t)limit ? (size_t)limit : 1, sizeof *v);
-    if (!v)
-        return SP_ERR_NOMEM;
+    void *raw = NULL;
     size_t k = 0;
-    sp_err e = SP_OK;
-    int rc = SQLITE_DONE;
-    while (k < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((e = from_row(st, &v[k++])))
-            break;
-    }
-    if (!e && k < (size_t)limit && rc != SQLITE_DONE)
-        e = store_map(db, sqlite3_extended_errcode(db->sq));
-    sqlite3_reset(st);
-    if (e) {
-        store_messages_free(v, k);
+    sp_err e = store_collect_rows(db, st, limit, sizeof(store_message), from_row, clear_elem, &raw, &k);
+    if (e)
         return e;
-    }
+    store_message *v = raw;
     if (reverse)
         for (size_t i = 0; i < k / 2; i++) {
             store_message t = v[i];
@@ -187,12 +176,12 @@ static sp_err before(store_db *db, const char *channel_id, const char *before_id
             return SP_ERR_INTERNAL;
         store_bind_text(st, 1, before_id);
         store_bind_text(st, 2, channel_id);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
+        sp_err e = store_step_row(db, st);
+        if (!e)
             bound = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
-        if (rc != SQLITE_ROW)
-            return rc == SQLITE_DONE ? SP_ERR_NOT_FOUND : store_map(db, sqlite3_extended_errcode(db->sq));
+        if (e)
+            return e;
     }
     sqlite3_stmt *st = store_stmt(db, SQL);
     if (!st)

@@ -66,7 +66,9 @@ static const char MIGRATION_1[] =
     ");";
 
 /* v2: what the network and MLS layers keep: group state, key packages, the address book, and the
- * frame log / outbox / per-origin progress that make fan-out durable and catch-up possible. */
+ * frame log / outbox / per-origin progress that make fan-out durable and catch-up possible.
+ * (The address book, frame log and per-origin progress went to the P2P layer's own file; v3 drops
+ * them here. This step stays as released.) */
 static const char MIGRATION_2[] =
     "CREATE INDEX messages_by_origin ON messages(origin_peer, origin_seq);"
     "CREATE TABLE meta ("
@@ -140,7 +142,16 @@ static const char MIGRATION_2[] =
     ");"
     "CREATE INDEX outbox_by_dest ON outbox(dest_peer, id);";
 
-static const char *const MIGRATIONS[] = {MIGRATION_1, MIGRATION_2};
+/* v3: the address book and the gossip frame log with its per-origin progress live in net.db
+ * (net/persist_sqlite.c), where relay writes take their own exclusive lock instead of contending
+ * with this database's write transactions; the copies here were never used by the daemon. Their
+ * rows are not carried over: net.db has always been the one the daemon read. The outbox stays. */
+static const char MIGRATION_3[] =
+    "DROP TABLE peers;"                           /* drops peers_by_id with it */
+    "DROP TABLE frames;"
+    "DROP TABLE origin_progress;";
+
+static const char *const MIGRATIONS[] = {MIGRATION_1, MIGRATION_2, MIGRATION_3};
 
 int store_migrations_count(void)
 {

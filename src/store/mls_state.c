@@ -4,19 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "store/internal.h"
-#include "store/spaces.h"
-
-/* Steps a statement expected to yield at most one row; 1 = row, 0 = none, <0 = error. */
-static int step_one(store_db *db, sqlite3_stmt *st, sp_err *e)
-{
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        return 1;
-    if (rc == SQLITE_DONE)
-        return 0;
-    *e = store_map(db, sqlite3_extended_errcode(db->sq));
-    return -1;
-}
 
 static sp_err state_put(store_db *db, const char *channel_id, const char *user_id, uint64_t epoch,
                         const uint8_t *state, size_t len)
@@ -52,11 +39,8 @@ sp_err store_mls_state_get(store_db *db, const char *channel_id, const char *use
         return SP_ERR_INTERNAL;
     store_bind_text(st, 1, channel_id);
     store_bind_text(st, 2, user_id);
-    sp_err e = SP_OK;
-    int r = step_one(db, st, &e);
-    if (r == 0)
-        e = SP_ERR_NOT_FOUND;
-    if (r == 1) {
+    sp_err e = store_step_row(db, st);
+    if (!e) {
         *epoch = (uint64_t)sqlite3_column_int64(st, 0);
         e = store_col_blob(st, 1, state, len);
     }
@@ -72,10 +56,7 @@ static sp_err state_delete(store_db *db, const char *channel_id, const char *use
         return SP_ERR_INTERNAL;
     store_bind_text(st, 1, channel_id);
     store_bind_text(st, 2, user_id);
-    sp_err e = store_exec_stmt(db, st);
-    if (!e && sqlite3_changes(db->sq) == 0)
-        e = SP_ERR_NOT_FOUND;
-    return e;
+    return store_exec_changed(db, st);
 }
 
 sp_err store_mls_state_delete(store_db *db, const char *channel_id, const char *user_id)
@@ -92,32 +73,7 @@ sp_err store_mls_state_users(store_db *db, const char *channel_id, char ***user_
     if (!st)
         return SP_ERR_INTERNAL;
     store_bind_text(st, 1, channel_id);
-    size_t cap = 0;
-    sp_err e = SP_OK;
-    int r;
-    while ((r = step_one(db, st, &e)) == 1) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 4;
-            char **nv = realloc(*user_ids, cap * sizeof *nv);
-            if (!nv) {
-                e = SP_ERR_NOMEM;
-                break;
-            }
-            *user_ids = nv;
-        }
-        if (!((*user_ids)[*n] = store_col_text(st, 0))) {
-            e = SP_ERR_NOMEM;
-            break;
-        }
-        (*n)++;
-    }
-    sqlite3_reset(st);
-    if (e) {
-        store_strv_free(*user_ids, *n);
-        *user_ids = NULL;
-        *n = 0;
-    }
-    return e;
+    return store_collect_strings(db, st, user_ids, n);
 }
 
 /* ---- our key packages --------------------------------------------------------------- */
@@ -154,11 +110,8 @@ sp_err store_keypkg_get(store_db *db, const uint8_t *ref, size_t ref_len, char u
     if (!st)
         return SP_ERR_INTERNAL;
     store_bind_blob(st, 1, ref, ref_len);
-    sp_err e = SP_OK;
-    int r = step_one(db, st, &e);
-    if (r == 0)
-        e = SP_ERR_NOT_FOUND;
-    if (r == 1) {
+    sp_err e = store_step_row(db, st);
+    if (!e) {
         store_col_text_into(st, 0, user_id, 37);
         e = store_col_blob(st, 1, kp, kp_len);
         if (!e && (e = store_col_blob(st, 2, secrets, secrets_len)))
@@ -175,10 +128,7 @@ static sp_err kp_delete(store_db *db, const uint8_t *ref, size_t ref_len)
     if (!st)
         return SP_ERR_INTERNAL;
     store_bind_blob(st, 1, ref, ref_len);
-    sp_err e = store_exec_stmt(db, st);
-    if (!e && sqlite3_changes(db->sq) == 0)
-        e = SP_ERR_NOT_FOUND;
-    return e;
+    return store_exec_changed(db, st);
 }
 
 sp_err store_keypkg_delete(store_db *db, const uint8_t *ref, size_t ref_len)
@@ -193,11 +143,7 @@ sp_err store_keypkg_count(store_db *db, const char *user_id, int64_t *n)
     if (!st)
         return SP_ERR_INTERNAL;
     store_bind_text(st, 1, user_id);
-    sp_err e = SP_OK;
-    if (step_one(db, st, &e) == 1)
-        *n = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return e;
+    return store_query_int64(db, st, n);
 }
 
 /* ---- the key-package directory -------------------------------------------------------- */
@@ -236,13 +182,10 @@ static sp_err kpdir_take(store_db *db, const char *user_id, char **peer_id, uint
     if (!st)
         return SP_ERR_INTERNAL;
     store_bind_text(st, 1, user_id);
-    sp_err e = SP_OK;
-    int r = step_one(db, st, &e);
+    sp_err e = store_step_row(db, st);
     uint8_t *ref = NULL;
     size_t ref_len = 0;
-    if (r == 0)
-        e = SP_ERR_NOT_FOUND;
-    if (r == 1) {
+    if (!e) {
         e = store_col_blob(st, 0, &ref, &ref_len);
         if (!e && !(*peer_id = store_col_text(st, 1)))
             e = SP_ERR_NOMEM;
@@ -304,11 +247,8 @@ sp_err store_known_user_get(store_db *db, const char *user_id, char **peer_id, c
     if (!st)
         return SP_ERR_INTERNAL;
     store_bind_text(st, 1, user_id);
-    sp_err e = SP_OK;
-    int r = step_one(db, st, &e);
-    if (r == 0)
-        e = SP_ERR_NOT_FOUND;
-    if (r == 1) {
+    sp_err e = store_step_row(db, st);
+    if (!e) {
         *peer_id = store_col_text(st, 0);
         *username = store_col_text(st, 1);
         if (!*peer_id || !*username) {
@@ -346,11 +286,8 @@ sp_err store_meta_get(store_db *db, const char *key, uint8_t **value, size_t *le
     if (!st)
         return SP_ERR_INTERNAL;
     store_bind_text(st, 1, key);
-    sp_err e = SP_OK;
-    int r = step_one(db, st, &e);
-    if (r == 0)
-        e = SP_ERR_NOT_FOUND;
-    if (r == 1)
+    sp_err e = store_step_row(db, st);
+    if (!e)
         e = store_col_blob(st, 0, value, len);
     sqlite3_reset(st);
     return e;

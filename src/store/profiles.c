@@ -51,18 +51,14 @@ sp_err store_profile_create(store_db *db, const store_profile *p)
 static sp_err read_one(store_db *db, sqlite3_stmt *st, store_profile *out)
 {
     memset(out, 0, sizeof *out);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
+    sp_err e = store_step_row(db, st);
+    if (e) {
         sqlite3_reset(st);
-        return SP_ERR_NOT_FOUND;
-    }
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return store_map(db, sqlite3_extended_errcode(db->sq));
+        return e;
     }
     store_col_text_into(st, 0, out->user_id, sizeof out->user_id);
     out->username = store_col_text(st, 1);
-    sp_err e = out->username ? SP_OK : SP_ERR_NOMEM;
+    e = out->username ? SP_OK : SP_ERR_NOMEM;
     if (!e)
         e = store_col_blob(st, 2, &out->pw_hash, &out->pw_hash_len);
     if (!e)
@@ -77,24 +73,26 @@ static sp_err read_one(store_db *db, sqlite3_stmt *st, store_profile *out)
     return e;
 }
 
+/* The profile whose key column (in sql) equals key. */
+static sp_err read_by(store_db *db, const char *sql, const char *key, store_profile *out)
+{
+    sqlite3_stmt *st = store_stmt(db, sql);
+    if (!st)
+        return SP_ERR_INTERNAL;
+    store_bind_text(st, 1, key);
+    return read_one(db, st, out);
+}
+
 sp_err store_profile_by_name(store_db *db, const char *username, store_profile *out)
 {
     static const char SQL[] = "SELECT " PROFILE_COLS " FROM profiles WHERE username = ?";
-    sqlite3_stmt *st = store_stmt(db, SQL);
-    if (!st)
-        return SP_ERR_INTERNAL;
-    store_bind_text(st, 1, username);
-    return read_one(db, st, out);
+    return read_by(db, SQL, username, out);
 }
 
 sp_err store_profile_by_id(store_db *db, const char *user_id, store_profile *out)
 {
     static const char SQL[] = "SELECT " PROFILE_COLS " FROM profiles WHERE user_id = ?";
-    sqlite3_stmt *st = store_stmt(db, SQL);
-    if (!st)
-        return SP_ERR_INTERNAL;
-    store_bind_text(st, 1, user_id);
-    return read_one(db, st, out);
+    return read_by(db, SQL, user_id, out);
 }
 
 sp_err store_profile_default(store_db *db, store_profile *out)
@@ -113,10 +111,7 @@ sp_err store_profile_count(store_db *db, int64_t *n)
     sqlite3_stmt *st = store_stmt(db, SQL);
     if (!st)
         return SP_ERR_INTERNAL;
-    int rc = sqlite3_step(st);
-    *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? SP_OK : store_map(db, sqlite3_extended_errcode(db->sq));
+    return store_query_int64(db, st, n);
 }
 
 static sp_err key_put(store_db *db, const char *user_id, const uint8_t *pub, size_t pub_len,
@@ -150,13 +145,8 @@ sp_err store_user_key_get(store_db *db, const char *user_id, uint8_t **pub, size
     if (!st)
         return SP_ERR_INTERNAL;
     store_bind_text(st, 1, user_id);
-    int rc = sqlite3_step(st);
-    sp_err e;
-    if (rc == SQLITE_DONE) {
-        e = SP_ERR_NOT_FOUND;
-    } else if (rc != SQLITE_ROW) {
-        e = store_map(db, sqlite3_extended_errcode(db->sq));
-    } else {
+    sp_err e = store_step_row(db, st);
+    if (!e) {
         e = store_col_blob(st, 0, pub, pub_len);
         if (!e) {
             e = store_col_blob(st, 1, secret, secret_len);

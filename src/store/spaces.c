@@ -56,42 +56,6 @@ void store_channels_free(store_channel *v, size_t n)
     free(v);
 }
 
-/* Collects column 0 of every row of a bound statement into a malloc'd string vector. */
-static sp_err collect_strings(store_db *db, sqlite3_stmt *st, char ***out, size_t *n)
-{
-    size_t cap = 0, len = 0;
-    char **v = NULL;
-    sp_err e = SP_OK;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            char **nv = realloc(v, nc * sizeof *nv);
-            if (!nv) {
-                e = SP_ERR_NOMEM;
-                break;
-            }
-            v = nv;
-            cap = nc;
-        }
-        if (!(v[len] = store_col_text(st, 0))) {
-            e = SP_ERR_NOMEM;
-            break;
-        }
-        len++;
-    }
-    if (!e && rc != SQLITE_DONE)
-        e = store_map(db, sqlite3_extended_errcode(db->sq));
-    sqlite3_reset(st);
-    if (e) {
-        store_strv_free(v, len);
-        return e;
-    }
-    *out = v;
-    *n = len;
-    return SP_OK;
-}
-
 /* ---- spaces ------------------------------------------------------------------------- */
 
 static sp_err space_insert(store_db *db, const store_space *s, int or_ignore)
@@ -153,13 +117,34 @@ sp_err store_space_add_member(store_db *db, const char *space_id, const char *us
 
 static sp_err exists_row(store_db *db, sqlite3_stmt *st, int *found)
 {
-    int rc = sqlite3_step(st);
+    sp_err e = store_step_row(db, st);
     sqlite3_reset(st);
-    if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-        *found = rc == SQLITE_ROW;
-        return SP_OK;
-    }
-    return store_map(db, sqlite3_extended_errcode(db->sq));
+    if (e && e != SP_ERR_NOT_FOUND)
+        return e;
+    *found = e == SP_OK;
+    return SP_OK;
+}
+
+/* SP_ERR_NOT_FOUND when the space or channel (sql_parent, bound to parent_id) does not exist;
+ * otherwise whether user_id is among its members (sql_member). */
+static sp_err is_member_of(store_db *db, const char *sql_parent, const char *sql_member,
+                           const char *parent_id, const char *user_id, int *is_member)
+{
+    sqlite3_stmt *st = store_stmt(db, sql_parent);
+    if (!st)
+        return SP_ERR_INTERNAL;
+    store_bind_text(st, 1, parent_id);
+    int found = 0;
+    sp_err e = exists_row(db, st, &found);
+    if (e)
+        return e;
+    if (!found)
+        return SP_ERR_NOT_FOUND;
+    if (!(st = store_stmt(db, sql_member)))
+        return SP_ERR_INTERNAL;
+    store_bind_text(st, 1, parent_id);
+    store_bind_text(st, 2, user_id);
+    return exists_row(db, st, is_member);
 }
 
 sp_err store_space_is_member(store_db *db, const char *space_id, const char *user_id, int *is_member)
@@ -167,21 +152,7 @@ sp_err store_space_is_member(store_db *db, const char *space_id, const char *use
     static const char SQL_SPACE[] = "SELECT 1 FROM spaces WHERE space_id = ?";
     static const char SQL_MEMBER[] =
         "SELECT 1 FROM space_members WHERE space_id = ? AND user_id = ?";
-    sqlite3_stmt *st = store_stmt(db, SQL_SPACE);
-    if (!st)
-        return SP_ERR_INTERNAL;
-    store_bind_text(st, 1, space_id);
-    int found = 0;
-    sp_err e = exists_row(db, st, &found);
-    if (e)
-        return e;
-    if (!found)
-        return SP_ERR_NOT_FOUND;
-    if (!(st = store_stmt(db, SQL_MEMBER)))
-        return SP_ERR_INTERNAL;
-    store_bind_text(st, 1, space_id);
-    store_bind_text(st, 2, user_id);
-    return exists_row(db, st, is_member);
+    return is_member_of(db, SQL_SPACE, SQL_MEMBER, space_id, user_id, is_member);
 }
 
 static const char SQL_VISIBLE_CHANNEL_IDS[] =
@@ -201,10 +172,10 @@ static sp_err space_load(store_db *db, const char *space_id, const char *viewer,
     if (!st)
         return SP_ERR_INTERNAL;
     store_bind_text(st, 1, space_id);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
+    sp_err e = store_step_row(db, st);
+    if (e) {
         sqlite3_reset(st);
-        return rc == SQLITE_DONE ? SP_ERR_NOT_FOUND : store_map(db, sqlite3_extended_errcode(db->sq));
+        return e;
     }
     store_col_text_into(st, 0, out->id, sizeof out->id);
     out->name = store_col_text(st, 1);
@@ -214,15 +185,15 @@ static sp_err space_load(store_db *db, const char *space_id, const char *viewer,
     out->owner_id = store_col_text(st, 5);
     out->created_at = sqlite3_column_int64(st, 6);
     sqlite3_reset(st);
-    sp_err e = out->name && out->description && out->icon_url && out->owner_id ? SP_OK : SP_ERR_NOMEM;
+    e = out->name && out->description && out->icon_url && out->owner_id ? SP_OK : SP_ERR_NOMEM;
     if (!e && (st = store_stmt(db, SQL_MEMBERS))) {
         store_bind_text(st, 1, space_id);
-        e = collect_strings(db, st, &out->member_ids, &out->n_members);
+        e = store_collect_strings(db, st, &out->member_ids, &out->n_members);
     }
     if (!e && (st = store_stmt(db, SQL_VISIBLE_CHANNEL_IDS))) {
         store_bind_text(st, 1, space_id);
         store_bind_text(st, 2, viewer);
-        e = collect_strings(db, st, &out->channel_ids, &out->n_channels);
+        e = store_collect_strings(db, st, &out->channel_ids, &out->n_channels);
     }
     if (!e && !st)
         e = SP_ERR_INTERNAL;
@@ -248,7 +219,7 @@ static sp_err space_list(store_db *db, const char *user_id, store_space **out, s
     store_bind_text(st, 1, user_id);
     char **ids = NULL;
     size_t nids = 0;
-    sp_err e = collect_strings(db, st, &ids, &nids);
+    sp_err e = store_collect_strings(db, st, &ids, &nids);
     if (e)
         return e;
     store_space *v = calloc(nids ? nids : 1, sizeof *v);
@@ -343,10 +314,7 @@ static sp_err remove_member(store_db *db, const char *channel_id, const char *us
         return SP_ERR_INTERNAL;
     store_bind_text(st, 1, channel_id);
     store_bind_text(st, 2, user_id);
-    sp_err e = store_exec_stmt(db, st);
-    if (!e && sqlite3_changes(db->sq) == 0)
-        e = SP_ERR_NOT_FOUND;
-    return e;
+    return store_exec_changed(db, st);
 }
 
 sp_err store_channel_remove_member(store_db *db, const char *channel_id, const char *user_id)
@@ -360,21 +328,7 @@ sp_err store_channel_is_member(store_db *db, const char *channel_id, const char 
     static const char SQL_CHANNEL[] = "SELECT 1 FROM channels WHERE channel_id = ?";
     static const char SQL_MEMBER[] =
         "SELECT 1 FROM channel_members WHERE channel_id = ? AND user_id = ?";
-    sqlite3_stmt *st = store_stmt(db, SQL_CHANNEL);
-    if (!st)
-        return SP_ERR_INTERNAL;
-    store_bind_text(st, 1, channel_id);
-    int found = 0;
-    sp_err e = exists_row(db, st, &found);
-    if (e)
-        return e;
-    if (!found)
-        return SP_ERR_NOT_FOUND;
-    if (!(st = store_stmt(db, SQL_MEMBER)))
-        return SP_ERR_INTERNAL;
-    store_bind_text(st, 1, channel_id);
-    store_bind_text(st, 2, user_id);
-    return exists_row(db, st, is_member);
+    return is_member_of(db, SQL_CHANNEL, SQL_MEMBER, channel_id, user_id, is_member);
 }
 
 static sp_err set_home(store_db *db, const char *channel_id, const char *home)
@@ -385,10 +339,7 @@ static sp_err set_home(store_db *db, const char *channel_id, const char *home)
         return SP_ERR_INTERNAL;
     store_bind_text(st, 1, home);
     store_bind_text(st, 2, channel_id);
-    sp_err e = store_exec_stmt(db, st);
-    if (!e && sqlite3_changes(db->sq) == 0)
-        e = SP_ERR_NOT_FOUND;
-    return e;
+    return store_exec_changed(db, st);
 }
 
 sp_err store_channel_set_home(store_db *db, const char *channel_id, const char *home_peer_id)
@@ -418,7 +369,7 @@ static sp_err channel_from_row(store_db *db, sqlite3_stmt *st, store_channel *c)
     if (!m)
         return SP_ERR_INTERNAL;
     store_bind_text(m, 1, c->id);
-    return collect_strings(db, m, &c->member_ids, &c->n_members);
+    return store_collect_strings(db, m, &c->member_ids, &c->n_members);
 }
 
 static sp_err channel_get(store_db *db, const char *channel_id, store_channel *out)
@@ -429,12 +380,9 @@ static sp_err channel_get(store_db *db, const char *channel_id, store_channel *o
     if (!st)
         return SP_ERR_INTERNAL;
     store_bind_text(st, 1, channel_id);
-    int rc = sqlite3_step(st);
-    sp_err e;
-    if (rc == SQLITE_ROW)
+    sp_err e = store_step_row(db, st);
+    if (!e)
         e = channel_from_row(db, st, out);
-    else
-        e = rc == SQLITE_DONE ? SP_ERR_NOT_FOUND : store_map(db, sqlite3_extended_errcode(db->sq));
     sqlite3_reset(st);
     if (e)
         store_channel_clear(out);
@@ -456,7 +404,7 @@ static sp_err channel_list(store_db *db, const char *space_id, const char *viewe
     store_bind_text(st, 2, viewer);
     char **ids = NULL;
     size_t nids = 0;
-    sp_err e = collect_strings(db, st, &ids, &nids);
+    sp_err e = store_collect_strings(db, st, &ids, &nids);
     if (e)
         return e;
     store_channel *v = calloc(nids ? nids : 1, sizeof *v);

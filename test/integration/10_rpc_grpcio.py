@@ -43,6 +43,16 @@ daemon = subprocess.Popen([os.path.join(BUILD, "spacepandad"), "--grpc-port", "0
                           stdout=subprocess.DEVNULL, stderr=errlog)
 
 
+def _reap():  # never leave a daemon behind, whatever fails
+    if daemon.poll() is None:
+        daemon.kill()
+        daemon.wait()
+
+
+import atexit  # noqa: E402
+atexit.register(_reap)
+
+
 def daemon_log():
     errlog.flush()
     with open(errlog.name) as f:

@@ -11,7 +11,6 @@
 #include "check.h"
 #include "base/workers.h"
 #include "chat/auth.h"
-#include "chat/commit.h"
 #include "chat/spaces.h"
 #include "base/rand.h"
 #include "store/messages.h"
@@ -325,78 +324,6 @@ static void test_spaces(store_db *db)
     chat_spaces_free(s);
 }
 
-/* ---- group commit ------------------------------------------------------------------------- */
-
-typedef struct {
-    store_message m;
-    sp_err err;
-    int called;
-    int64_t seq_seen_at_callback;
-} gc_item;
-
-static sp_err gc_write(store_db *db, void *arg)
-{
-    return store_message_put(db, &((gc_item *)arg)->m);
-}
-
-static store_db *gc_db;
-
-static void gc_done(void *ctx, sp_err err)
-{
-    gc_item *it = ctx;
-    it->called++;
-    it->err = err;
-    /* committed by now: the whole batch is visible */
-    int64_t last = 0;
-    store_messages_last_seq(gc_db, it->m.channel_id, &last);
-    it->seq_seen_at_callback = last;
-}
-
-static void test_commit(store_db *db, const char *chan)
-{
-    chat_committer *c = NULL;
-    CHECK(chat_committer_new(base, db, &c) == SP_OK);
-    gc_db = db;
-    enum { N = 100 };
-    static gc_item items[N];
-    memset(items, 0, sizeof items);
-    for (int i = 0; i < N; i++) {
-        sp_uuid_v4(items[i].m.id);
-        memcpy(items[i].m.channel_id, chan, 65);
-        items[i].m.sender_id = "u";
-        items[i].m.content = "hello";
-    }
-    memcpy(items[50].m.id, items[10].m.id, 37); /* a duplicate: fails alone */
-    for (int i = 0; i < N; i++)
-        CHECK(chat_commit_enqueue(c, gc_write, &items[i], gc_done, &items[i]) == SP_OK);
-    CHECK(items[0].called == 0); /* nothing answered before the turn ends */
-    int last_called = 0;
-    for (int i = 0; i < 1000 && !items[N - 1].called; i++)
-        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-    last_called = items[N - 1].called;
-    CHECK(last_called == 1);
-    int ok = 0, exists = 0;
-    for (int i = 0; i < N; i++) {
-        ok += items[i].err == SP_OK && items[i].called == 1;
-        exists += items[i].err == SP_ERR_EXISTS;
-    }
-    CHECK(ok == N - 1 && exists == 1 && items[50].err == SP_ERR_EXISTS);
-    CHECK(items[0].seq_seen_at_callback == N - 1); /* every write committed before any callback */
-    uint64_t tx = 0, w = 0;
-    chat_commit_stats(c, &tx, &w);
-    CHECK(tx == 1 && w == N);
-    /* free runs what is still queued */
-    static gc_item late;
-    memset(&late, 0, sizeof late);
-    sp_uuid_v4(late.m.id);
-    memcpy(late.m.channel_id, chan, 65);
-    late.m.sender_id = "u";
-    late.m.content = "late";
-    CHECK(chat_commit_enqueue(c, gc_write, &late, gc_done, &late) == SP_OK);
-    chat_committer_free(c);
-    CHECK(late.called == 1 && late.err == SP_OK && late.m.seq == N);
-}
-
 int main(void)
 {
     base = event_base_new();
@@ -411,17 +338,6 @@ int main(void)
     if (db) {
         test_auth(db);
         test_spaces(db);
-        store_channel *cv = NULL;
-        size_t n = 0;
-        store_space *sv = NULL;
-        size_t ns = 0;
-        if (store_space_list_for_user(db, "11111111-1111-4111-8111-111111111111", &sv, &ns) == SP_OK && ns &&
-            store_channel_list(db, sv[0].id, NULL, &cv, &n) == SP_OK && n)
-            test_commit(db, cv[0].id);
-        else
-            CHECK(!"no channel for the commit test");
-        store_channels_free(cv, n);
-        store_spaces_free(sv, ns);
         store_close(db);
     }
     event_base_free(base);

@@ -5,7 +5,8 @@
  * removed members read nothing sent after their removal; tampered commits and
  * messages are rejected without changing any state; pending commits can be
  * discarded; late messages from past epochs still decrypt; state blobs
- * round-trip. */
+ * round-trip; commits travel as PublicMessages or (for a third of the
+ * members) PrivateMessages. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,6 +254,9 @@ static void epoch_step(int epoch)
                                           oob ? out.ratchet_tree.len : 0, privs[i].data,
                                           privs[i].len, NULL, 0, &RNG, &joiners[i]->g);
                 CHECK_MSG(e == SP_OK, "%s could not join: %s", joiners[i]->id, sp_strerror(e));
+                /* a third of the members send their commits encrypted */
+                if (e == SP_OK && pick(3) == 0)
+                    mls_group_set_private_handshake(joiners[i]->g, 1);
             }
             mls_commit_out_free(&out);
         }
@@ -419,6 +423,55 @@ static void test_rules(void)
     sp_buf_free(&msg);
     sp_buf_free(&pt);
 
+    /* an encrypted handshake: b's commits as PrivateMessages; a tampered one is
+     * refused without a trace, the real one processed (and the setting is saved) */
+    mls_group_set_past_epochs(c, 3);
+    mls_group_set_private_handshake(b, 1);
+    sp_buf blob = SP_BUF_INIT;
+    mls_group *b2 = NULL;
+    CHECK(mls_group_save(b, &blob) == SP_OK && mls_group_load(blob.data, blob.len, &RNG, &b2) == SP_OK);
+    sp_buf_free_secret(&blob);
+    CHECK(b2 && mls_group_remove(b2, (uint32_t[]){2}, 1, &out, &next) == SP_OK);
+    CHECK(mls_message_peek(out.commit.data, out.commit.len, &mi) == SP_OK &&
+          mi.wire_format == MLS_WIRE_PRIVATE_MESSAGE && mi.content_type == MLS_CONTENT_COMMIT);
+    sp_buf before_removal = SP_BUF_INIT;
+    CHECK(mls_group_protect(a, (const uint8_t *)"bye", 3, NULL, 0, &before_removal) == SP_OK);
+    CHECK(mls_group_save(a, &blob) == SP_OK);
+    out.commit.data[out.commit.len - 3] ^= 0x40;
+    CHECK(mls_group_process(a, out.commit.data, out.commit.len, &info) != SP_OK);
+    CHECK(same_blob(a, &blob));
+    out.commit.data[out.commit.len - 3] ^= 0x40;
+    CHECK(mls_group_process(a, out.commit.data, out.commit.len, &info) == SP_OK &&
+          info.kind == MLS_GROUP_GOT_COMMIT);
+    CHECK(mls_group_process(c, out.commit.data, out.commit.len, &info) == SP_OK && info.removed);
+    /* removed, c still reads what was sent before, saves and loads, and
+     * can do nothing else */
+    CHECK(mls_group_unprotect(c, before_removal.data, before_removal.len, &pt, NULL, NULL) == SP_OK &&
+          pt.len == 3);
+    sp_buf_free(&pt);
+    sp_buf_free(&before_removal);
+    {
+        sp_buf cb = SP_BUF_INIT;
+        mls_group *c2 = NULL;
+        CHECK(mls_group_save(c, &cb) == SP_OK && mls_group_load(cb.data, cb.len, &RNG, &c2) == SP_OK);
+        CHECK(c2 && !mls_group_active(c2));
+        mls_commit_out o2;
+        mls_group *n2 = NULL;
+        CHECK(c2 && mls_group_self_update(c2, &o2, &n2) == SP_ERR_STATE && !n2);
+        CHECK(c2 && mls_group_protect(c2, (const uint8_t *)"x", 1, NULL, 0, &cb) == SP_ERR_STATE);
+        mls_group_free(c2);
+        sp_buf_free_secret(&cb);
+    }
+    mls_group_apply(b2, next);
+    uint8_t e1[MLS_HASH_LEN], e2[MLS_HASH_LEN];
+    mls_group_epoch_authenticator(a, e1);
+    mls_group_epoch_authenticator(b2, e2);
+    CHECK(memcmp(e1, e2, sizeof e1) == 0);
+    mls_group_free(b);
+    b = b2;
+    mls_commit_out_free(&out);
+    sp_buf_free_secret(&blob);
+
     /* removing ourselves is not a remove commit */
     uint32_t me = mls_group_own_leaf(a);
     CHECK(mls_group_remove(a, &me, 1, &out, &next) != SP_OK && !next);
@@ -433,9 +486,55 @@ static void test_rules(void)
     sp_buf_free_secret(&pc);
 }
 
+/* A GroupContext extension of our private type reaches joiners; other
+ * non-default types are refused (our leaves would not support them); the
+ * ratchet tree given out of band is the group's own. */
+static void test_extensions(void)
+{
+    mls_extension_list ext = {0}, bad = {0};
+    CHECK(mls_extensions_add(&ext, MLS_EXT_SPACEPANDA, "home=abc", 8) == SP_OK);
+    CHECK(mls_extensions_add(&bad, 0xF0A1, "x", 1) == SP_OK);
+    mls_group *a = NULL, *b = NULL, *next = NULL;
+    CHECK(mls_group_create((const uint8_t *)"g2", 2, (const uint8_t *)"alice", 5, NULL, &bad, &RNG,
+                           &a) == SP_ERR_UNSUPPORTED && !a);
+    CHECK(mls_group_create((const uint8_t *)"g2", 2, (const uint8_t *)"alice", 5, NULL, &ext, &RNG,
+                           &a) == SP_OK);
+    sp_buf kb = SP_BUF_INIT, pb = SP_BUF_INIT, tree = SP_BUF_INIT;
+    CHECK(mls_key_package_make((const uint8_t *)"bob", 3, NULL, &RNG, &kb, &pb) == SP_OK);
+    sp_slice s = sp_buf_slice(&kb);
+    mls_commit_out out;
+    CHECK(mls_group_add(a, &s, 1, &out, &next) == SP_OK);
+    mls_group_apply(a, next);
+    CHECK(mls_group_ratchet_tree(a, &tree) == SP_OK && tree.len == out.ratchet_tree.len &&
+          memcmp(tree.data, out.ratchet_tree.data, tree.len) == 0);
+    CHECK(mls_group_join(out.welcome.data, out.welcome.len, tree.data, tree.len, pb.data, pb.len,
+                         NULL, 0, &RNG, &b) == SP_OK);
+    const mls_extension *x = b ? mls_extensions_find(mls_group_extensions(b), MLS_EXT_SPACEPANDA) : NULL;
+    CHECK(x && x->data.len == 8 && memcmp(x->data.data, "home=abc", 8) == 0);
+    /* a self-update's commit carries no tree */
+    mls_commit_out_free(&out);
+    CHECK(mls_group_self_update(a, &out, &next) == SP_OK && out.ratchet_tree.len == 0);
+    mls_process_info info;
+    CHECK(mls_group_process(b, out.commit.data, out.commit.len, &info) == SP_OK);
+    mls_group_apply(a, next);
+    uint8_t ea[MLS_HASH_LEN], eb[MLS_HASH_LEN];
+    mls_group_epoch_authenticator(a, ea);
+    mls_group_epoch_authenticator(b, eb);
+    CHECK(memcmp(ea, eb, sizeof ea) == 0);
+    mls_commit_out_free(&out);
+    mls_group_free(a);
+    mls_group_free(b);
+    mls_extension_list_free(&ext);
+    mls_extension_list_free(&bad);
+    sp_buf_free(&kb);
+    sp_buf_free_secret(&pb);
+    sp_buf_free(&tree);
+}
+
 int main(void)
 {
     test_rules();
+    test_extensions();
     test_simulation();
     return check_done();
 }

@@ -108,6 +108,8 @@ static void echo(rpc_call *call, const ProtobufCMessage *req_msg, void *ctx)
         rpc_call_fail_err(call, SP_ERR_AUTH, NULL);
     } else if (strcmp(what, "never") == 0) {
         defer(call, L_ORPHAN, 400); /* answers long after the client's deadline */
+    } else if (strcmp(what, "misuse") == 0) {
+        CHECK(rpc_call_send(call, &r.base) == SP_ERR_STATE); /* a push on a unary call: it ends */
     } else if (strcmp(what, "cancelcb") == 0) {
         rpc_call_on_cancel(call, on_cancel, NULL); /* and never answers */
     } else {
@@ -198,6 +200,7 @@ static void test_unary(spc_client *c)
     CHECK(call_echo(c, "err", 2000, &st, NULL) == RPC_UNAUTHENTICATED);
     CHECK(strcmp(st.message, sp_strerror(SP_ERR_AUTH)) == 0);
     CHECK(call_echo(c, "what", 2000, &st, NULL) == RPC_INVALID_ARGUMENT);
+    CHECK(call_echo(c, "misuse", 2000, &st, NULL) == RPC_INTERNAL);
 
     /* a deadline the handler misses: DEADLINE_EXCEEDED now, the late answer frees the orphan */
     CHECK(call_echo(c, "never", 100, &st, NULL) == RPC_DEADLINE_EXCEEDED);

@@ -10,10 +10,9 @@
 #include "check.h"
 #include "base/rand.h"
 #include "store/db.h"
-#include "store/frames.h"
 #include "store/messages.h"
 #include "store/mls_state.h"
-#include "store/peers.h"
+#include "store/outbox.h"
 #include "store/profiles.h"
 #include "store/spaces.h"
 
@@ -311,66 +310,10 @@ static void test_mls(store_db *db)
     free(gk);
 }
 
-static void test_peers(store_db *db)
+static void test_outbox(store_db *db)
 {
-    CHECK(store_peer_add(db, "/ip4/127.0.0.1/tcp/1", NULL) == SP_OK);
-    CHECK(store_peer_add(db, "/ip4/127.0.0.1/tcp/2", "P2") == SP_OK);
-    CHECK(store_peer_add(db, "", NULL) == SP_ERR_INVALID);
-    CHECK(store_peer_failed(db, "/ip4/127.0.0.1/tcp/1") == SP_OK);
-    CHECK(store_peer_failed(db, "/ip4/127.0.0.1/tcp/1") == SP_OK);
-    CHECK(store_peer_failed(db, "/ip4/127.0.0.1/tcp/9") == SP_ERR_NOT_FOUND);
-    store_peer *v = NULL;
-    size_t n = 0;
-    CHECK(store_peer_list(db, &v, &n) == SP_OK && n == 2);
-    CHECK(n == 2 && v[0].failures == 2 && v[0].peer_id == NULL && strcmp(v[1].peer_id, "P2") == 0);
-    store_peers_free(v, n);
-    CHECK(store_peer_seen(db, "/ip4/127.0.0.1/tcp/1", "P1", 777) == SP_OK);
-    CHECK(store_peer_add(db, "/ip4/127.0.0.1/tcp/1", NULL) == SP_OK); /* keeps P1 */
-    CHECK(store_peer_list(db, &v, &n) == SP_OK && n == 2);
-    CHECK(n == 2 && v[0].failures == 0 && v[0].last_seen == 777 && strcmp(v[0].peer_id, "P1") == 0);
-    store_peers_free(v, n);
-    CHECK(store_peer_remove(db, "/ip4/127.0.0.1/tcp/2") == SP_OK);
-    CHECK(store_peer_remove(db, "/ip4/127.0.0.1/tcp/2") == SP_ERR_NOT_FOUND);
-}
-
-static void test_frames(store_db *db)
-{
-    int is_new = -1;
-    uint64_t c = 99;
-    CHECK(store_origin_contiguous(db, "A", &c) == SP_OK && c == 0);
-    CHECK(store_frame_put(db, "A", 0, 1, (const uint8_t *)"x", 1, &is_new) == SP_ERR_INVALID);
-    CHECK(store_frame_put(db, "A", 1, 1, (const uint8_t *)"f1", 2, &is_new) == SP_OK && is_new == 1);
-    CHECK(store_frame_put(db, "A", 1, 1, (const uint8_t *)"f1", 2, &is_new) == SP_OK && is_new == 0);
-    CHECK(store_frame_put(db, "A", 3, 1, (const uint8_t *)"f3", 2, &is_new) == SP_OK && is_new == 1);
-    CHECK(store_origin_contiguous(db, "A", &c) == SP_OK && c == 1);
-    CHECK(store_frame_put(db, "A", 4, 1, (const uint8_t *)"f4", 2, &is_new) == SP_OK && is_new == 1);
-    CHECK(store_frame_put(db, "A", 3, 1, (const uint8_t *)"f3", 2, &is_new) == SP_OK && is_new == 0);
-    CHECK(store_frame_put(db, "A", 2, 7, (const uint8_t *)"f2", 2, &is_new) == SP_OK && is_new == 1);
-    CHECK(store_origin_contiguous(db, "A", &c) == SP_OK && c == 4);
     store_frame *v = NULL;
     size_t n = 0;
-    CHECK(store_frames_after(db, "A", 1, 10, &v, &n) == SP_OK && n == 3);
-    CHECK(n == 3 && v[0].origin_seq == 2 && v[0].type == 7 && v[0].len == 2 &&
-          memcmp(v[0].payload, "f2", 2) == 0);
-    store_frames_free(v, n);
-    store_frame f;
-    CHECK(store_frame_get(db, "A", 4, &f) == SP_OK && memcmp(f.payload, "f4", 2) == 0);
-    store_frame_clear(&f);
-    CHECK(store_frame_get(db, "A", 5, &f) == SP_ERR_NOT_FOUND);
-
-    uint64_t seq = 0;
-    CHECK(store_frame_originate(db, "SELF", 2, (const uint8_t *)"m", 1, &seq) == SP_OK && seq == 1);
-    CHECK(store_frame_originate(db, "SELF", 2, (const uint8_t *)"m", 1, &seq) == SP_OK && seq == 2);
-    store_origin *o = NULL;
-    CHECK(store_origin_list(db, &o, &n) == SP_OK && n == 2);
-    CHECK(n == 2 && strcmp(o[0].origin_peer, "A") == 0 && o[0].contiguous == 4 && o[1].contiguous == 2);
-    store_origins_free(o, n);
-    /* pruning keeps the mark, and a pruned frame still counts as held */
-    CHECK(store_frames_prune(db, "A", 3) == SP_OK);
-    CHECK(store_frame_get(db, "A", 2, &f) == SP_ERR_NOT_FOUND);
-    CHECK(store_frame_put(db, "A", 2, 1, (const uint8_t *)"f2", 2, &is_new) == SP_OK && is_new == 0);
-    CHECK(store_origin_contiguous(db, "A", &c) == SP_OK && c == 4);
-
     int64_t id1 = 0, id2 = 0, id3 = 0;
     CHECK(store_outbox_add(db, "B", "SELF", 1, 2, (const uint8_t *)"p", 1, &id1) == SP_OK);
     CHECK(store_outbox_add(db, NULL, "SELF", 2, 2, (const uint8_t *)"q", 1, &id2) == SP_OK);
@@ -385,27 +328,31 @@ static void test_frames(store_db *db)
     CHECK(store_outbox_remove(db, id1) == SP_ERR_NOT_FOUND);
     CHECK(store_outbox_list(db, "B", 0, 10, &v, &n) == SP_OK && n == 1);
     store_frames_free(v, n);
+    CHECK(store_outbox_list(db, "B", id3, 10, &v, &n) == SP_OK && n == 0); /* nothing after */
+    store_frames_free(v, n);
+    CHECK(store_outbox_list(db, "B", 0, 0, &v, &n) == SP_ERR_INVALID && v == NULL && n == 0);
+    CHECK(store_outbox_add(db, "B", NULL, 4, 2, (const uint8_t *)"s", 1, NULL) == SP_ERR_INVALID);
 }
 
 static void test_transactions(store_db *db)
 {
     /* An outer transaction that fails leaves nothing of its inner operations. */
     CHECK(store_tx_begin(db) == SP_OK);
-    CHECK(store_peer_add(db, "/ip4/10.0.0.1/tcp/1", NULL) == SP_OK);
-    CHECK(store_peer_failed(db, "/nope") == SP_ERR_NOT_FOUND); /* inner failure: savepoint only */
-    CHECK(store_peer_add(db, "/ip4/10.0.0.1/tcp/2", NULL) == SP_OK);
+    CHECK(store_outbox_add(db, "T", "SELF", 1, 2, (const uint8_t *)"a", 1, NULL) == SP_OK);
+    CHECK(store_outbox_remove(db, -1) == SP_ERR_NOT_FOUND); /* inner failure: savepoint only */
+    CHECK(store_outbox_add(db, "T", "SELF", 2, 2, (const uint8_t *)"b", 1, NULL) == SP_OK);
     CHECK(store_tx_end(db, SP_ERR_INVALID) == SP_ERR_INVALID);
-    store_peer *v = NULL;
+    store_frame *v = NULL;
     size_t n = 0;
-    CHECK(store_peer_list(db, &v, &n) == SP_OK && n == 1); /* only the one from test_peers */
-    store_peers_free(v, n);
+    CHECK(store_outbox_list(db, "T", 0, 10, &v, &n) == SP_OK && n == 0);
+    store_frames_free(v, n);
     /* and a successful one keeps both */
     CHECK(store_tx_begin(db) == SP_OK);
-    CHECK(store_peer_add(db, "/ip4/10.0.0.1/tcp/1", NULL) == SP_OK);
-    CHECK(store_peer_add(db, "/ip4/10.0.0.1/tcp/2", NULL) == SP_OK);
+    CHECK(store_outbox_add(db, "T", "SELF", 1, 2, (const uint8_t *)"a", 1, NULL) == SP_OK);
+    CHECK(store_outbox_add(db, "T", "SELF", 2, 2, (const uint8_t *)"b", 1, NULL) == SP_OK);
     CHECK(store_tx_end(db, SP_OK) == SP_OK);
-    CHECK(store_peer_list(db, &v, &n) == SP_OK && n == 3);
-    store_peers_free(v, n);
+    CHECK(store_outbox_list(db, "T", 0, 10, &v, &n) == SP_OK && n == 2);
+    store_frames_free(v, n);
     CHECK(store_tx_end(db, SP_OK) == SP_ERR_STATE); /* no transaction open */
 }
 
@@ -486,11 +433,12 @@ static void test_refusals(void)
     path_in_tmp(path, sizeof path, "deep.db");
     db = open_fresh("deep.db");
     if (db) {
-        store_peer_add(db, "/ip4/1.2.3.4/tcp/1", NULL);
+        uint8_t pad[200];
+        memset(pad, 0x33, sizeof pad);
         for (int i = 0; i < 300; i++) {
-            char a[64];
-            snprintf(a, sizeof a, "/ip4/10.0.%d.%d/tcp/4000/padding-padding-padding", i / 256, i % 256);
-            store_peer_add(db, a, "some-peer-id-to-fill-pages");
+            char dest[64];
+            snprintf(dest, sizeof dest, "peer-%d-padding-padding-padding", i);
+            store_outbox_add(db, dest, "some-origin-peer-id-to-fill-pages", (uint64_t)i, 1, pad, sizeof pad, NULL);
         }
         store_close(db);
         db = NULL;
@@ -504,7 +452,7 @@ static void test_refusals(void)
     CHECK(size > 8 * 4096);
     f = fopen(path, "r+b");
     if (f) {
-        /* scribble over the middle of the file (b-tree pages of peers and its indexes) */
+        /* scribble over the middle of the file (b-tree pages of outbox and its index) */
         char noise[4096];
         memset(noise, 0x5a, sizeof noise);
         fseek(f, (size / 4096 / 2) * 4096, SEEK_SET);
@@ -571,8 +519,7 @@ int main(void)
         test_spaces(db);
         test_messages(db);
         test_mls(db);
-        test_peers(db);
-        test_frames(db);
+        test_outbox(db);
         test_transactions(db);
         store_close(db);
     }

@@ -1,0 +1,155 @@
+/*
+ * chat/channels_int.h — what the channel engine's files share (channels.c: cache, commits,
+ * joining; keydir.c: key packages and the directory; delivery.c: application messages and
+ * streams). Not for use outside src/chat/channels*.c, keydir.c and delivery.c.
+ */
+#ifndef SP_CHAT_CHANNELS_INT_H
+#define SP_CHAT_CHANNELS_INT_H
+
+#include <stdint.h>
+#include "chat/channels.h"
+#include "chat/protocol.h"
+#include "mls/group.h"
+
+#define CHAT_AUTH_RING 8           /* epoch authenticators remembered per channel */
+#define CHAT_QUEUE_SCAN 512        /* rows of a waiting queue looked at per pass */
+
+typedef struct member {
+    struct member *next;
+    char user_id[37];
+    mls_group *g;
+} member;
+
+struct chat_sub {
+    struct chat_sub *next, *prev;
+    struct chan *ch;
+    char user_id[37];
+    chat_sub_fn fn;
+    void *arg;
+};
+
+enum { OP_INVITE = 1, OP_ADD, OP_REMOVE };
+
+struct chat_op {
+    struct chat_op *next;
+    chat_channels *c;
+    struct chan *ch;
+    int kind;
+    char user_id[37];
+    char target[37];
+    sp_buf kp;                 /* the key package (MLSMessage) for invite/add */
+    uint64_t epoch;            /* epoch the current attempt was built in */
+    uint64_t request_id;
+    int attempts;
+    int retry;                 /* rejected: rebuild once our member has moved on */
+    mls_group *next_state;     /* our staged state for the current attempt */
+    mls_commit_out out;
+    struct event *timer;       /* answers the client when the home daemon is too slow */
+    struct event *kick;        /* builds and submits the commit, outside any caller's stack */
+    chat_commit_cb cb;
+    void *arg;
+};
+
+typedef struct {
+    uint64_t epoch;
+    uint8_t auth[MLS_HASH_LEN];
+    int used;
+} auth_slot;
+
+typedef struct chan {
+    struct chan *next;
+    char id[65];
+    char home[65];             /* "" unknown */
+    member *members;           /* local members holding state, active ones */
+    struct chat_op *ops;
+    struct chat_sub *subs;
+    uint64_t announced;        /* last epoch whose authenticator we broadcast, +1 (0: none) */
+    auth_slot mine[CHAT_AUTH_RING], theirs[CHAT_AUTH_RING];
+} chan;
+
+struct chat_send_op {
+    struct chat_send_op *next;
+    struct chan *ch;
+    char user_id[37];          /* whose state advanced (sender or reader) */
+    store_message m;           /* owns its strings */
+    int is_send;
+    int dup;                   /* already stored: not pushed again */
+    sp_buf wire;               /* a send's APP payload, broadcast once durable */
+    chat_send_cb cb;
+    void *arg;
+};
+
+struct chat_channels {
+    struct event_base *base;
+    store_db *db;
+    chat_spaces *spaces;
+    net_node *node;
+    char self[65];
+    chat_channels_config cfg;
+    chan *chans;
+    struct event *kp_timer;
+    struct chat_send_op *batch, **batch_tail;  /* the group commit's queue */
+    struct event *flush_ev;
+};
+
+/* channels.c */
+/* The cached channel, loading it (and its local members' states) on first use. SP_ERR_NOT_FOUND
+ * when the store does not know the channel. */
+sp_err chan_get(chat_channels *c, const char *channel_id, chan **out);
+/* The active local member user_id of ch, or NULL. */
+member *chan_member(chan *ch, const char *user_id);
+/* Drops the in-memory states of ch and reloads them from the store (after a failed transaction). */
+void chan_reload(chat_channels *c, chan *ch);
+/* Saves m's state into the store (inside the caller's transaction). */
+sp_err member_save(chat_channels *c, chan *ch, const char *user_id, const mls_group *g);
+/* Broadcasts our authenticator for the members' current epoch if not done yet, and compares. */
+void chan_announce_epoch(chat_channels *c, chan *ch);
+void chan_on_epoch_auth(chat_channels *c, const char *origin, const chat_epoch_msg *m);
+void chan_on_propose(chat_channels *c, const char *origin, const chat_commit_msg *m, sp_slice raw);
+void chan_on_accepted(chat_channels *c, const char *origin, const chat_commit_msg *m, sp_slice raw);
+void chan_on_reject(chat_channels *c, const char *origin, const chat_reject_msg *m);
+int chan_is_home(chat_channels *c, const chan *ch);
+/* Waiting-queue names in the store outbox. */
+void queue_name(char *out, size_t cap, char kind, const char *channel_id);
+/* Marks user_id as having left ch after the channel's current last message. */
+sp_err chan_mark_left(chat_channels *c, const char *channel_id, const char *user_id);
+/* The seq after which a removed user sees nothing; 0 when they did not leave. */
+int64_t chan_left_seq(chat_channels *c, const char *channel_id, const char *user_id);
+
+/* keydir.c */
+/* Normalises a key package given as MLSMessage or bare KeyPackage: msg receives the MLSMessage
+ * bytes, identity (37 bytes) the credential's user id. SP_ERR_INVALID otherwise. */
+sp_err kp_normalise(const uint8_t *p, size_t n, sp_buf *msg, char identity[37]);
+void keydir_on_kp(chat_channels *c, const char *origin, const chat_kp_msg *m);
+void keydir_tick(chat_channels *c);
+/* The user's signature private key, created on first use. */
+sp_err user_sig_key(chat_channels *c, const char *user_id, uint8_t priv[MLS_SIG_PRIV_LEN]);
+/* Generates and stores a key package for user_id (kp: MLSMessage bytes). */
+sp_err keypackage_make(chat_channels *c, const char *user_id, sp_buf *kp);
+/* Finds the stored key package a Welcome is for: *priv (malloc'd secret), ref (32 bytes),
+ * owner (37). SP_ERR_NOT_FOUND when none of ours. */
+sp_err keypackage_for_welcome(chat_channels *c, const mls_welcome *w, uint8_t ref[MLS_HASH_LEN],
+                              char owner[37], uint8_t **priv, size_t *priv_len);
+/* A published directory key package was used: publish another. */
+void keydir_consumed(chat_channels *c, const char *user_id, const uint8_t ref[MLS_HASH_LEN]);
+void keydir_on_used(chat_channels *c, const char *origin, const chat_kp_used_msg *m);
+/* Takes a key package of user_id from the directory (kp: MLSMessage bytes) and tells every daemon
+ * it is used. SP_ERR_NOT_FOUND when none is known. */
+sp_err keydir_take(chat_channels *c, const char *user_id, sp_buf *kp);
+
+/* delivery.c */
+/* Writes the queued messages and their states in one transaction, then broadcasts and answers.
+ * Called before anything else writes member states (commits, joins) so the order on disk is the
+ * order in memory. */
+void batch_flush(chat_channels *c);
+/* Drops the queue without writing (shutdown): callbacks do not run. */
+void batch_discard(chat_channels *c);
+void delivery_on_app(chat_channels *c, const net_msg *nm, const chat_app_msg *m, int from_queue);
+/* Retries the messages waiting for an epoch ch has now reached. */
+void delivery_drain(chat_channels *c, chan *ch);
+/* Hands a stored message to ch's subscribers. */
+void streams_push(chan *ch, const store_message *m);
+/* Ends the streams of user_id in ch (removed). */
+void streams_end_user(chan *ch, const char *user_id);
+
+#endif

@@ -1,0 +1,507 @@
+/* delivery.c — application messages: sending (protect, store with the advanced state, broadcast),
+ * receiving (decrypt once per daemon, store with the advanced state, wait for a future epoch),
+ * reading history, and live subscriptions (StreamMessages). */
+#include "chat/channels_int.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+
+#include <event2/event.h>
+
+#include "base/log.h"
+#include "base/rand.h"
+#include "store/outbox.h"
+#include "store/spaces.h"
+
+#define GET_DEFAULT 50
+#define GET_MAX 500
+
+/* ---- streams ------------------------------------------------------------------------------ */
+
+void streams_push(chan *ch, const store_message *m)
+{
+    for (chat_sub *s = ch->subs, *next; s; s = next) {
+        next = s->next;
+        s->fn(s->arg, m);
+    }
+}
+
+static void sub_unlink(chat_sub *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        s->ch->subs = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+}
+
+void streams_end_user(chan *ch, const char *user_id)
+{
+    for (chat_sub *s = ch->subs, *next; s; s = next) {
+        next = s->next;
+        if (strcmp(s->user_id, user_id) != 0)
+            continue;
+        sub_unlink(s);
+        s->fn(s->arg, NULL);
+        free(s);
+    }
+}
+
+sp_err chat_subscribe(chat_channels *c, const char *user_id, const char *channel_id, chat_sub_fn fn,
+                      void *arg, chat_sub **out)
+{
+    if (!chat_id_valid(channel_id))
+        return SP_ERR_INVALID;
+    chan *ch;
+    sp_err e = chan_get(c, channel_id, &ch);
+    if (e)
+        return e;
+    if (!chan_member(ch, user_id))
+        return SP_ERR_PERMISSION;
+    chat_sub *s = calloc(1, sizeof *s);
+    if (!s)
+        return SP_ERR_NOMEM;
+    s->ch = ch;
+    snprintf(s->user_id, sizeof s->user_id, "%s", user_id);
+    s->fn = fn;
+    s->arg = arg;
+    s->next = ch->subs;
+    if (ch->subs)
+        ch->subs->prev = s;
+    ch->subs = s;
+    *out = s;
+    return SP_OK;
+}
+
+void chat_unsubscribe(chat_sub *s)
+{
+    if (!s)
+        return;
+    sub_unlink(s);
+    free(s);
+}
+
+/* ---- the group commit ------------------------------------------------------------------------ */
+
+static void op_free(chat_send_op *p)
+{
+    store_message_clear(&p->m);
+    sp_buf_free(&p->wire);
+    free(p);
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    batch_flush(arg);
+}
+
+static sp_err batch_add(chat_channels *c, chat_send_op *p)
+{
+    if (!c->flush_ev && !(c->flush_ev = evtimer_new(c->base, on_flush, c)))
+        return SP_ERR_NOMEM;
+    if (!c->batch_tail)
+        c->batch_tail = &c->batch;
+    p->next = NULL;
+    *c->batch_tail = p;
+    c->batch_tail = &p->next;
+    /* a zero timer runs after the I/O of this loop turn: everything read in it shares one commit */
+    if (!evtimer_pending(c->flush_ev, NULL)) {
+        struct timeval zero = {0, 0};
+        evtimer_add(c->flush_ev, &zero);
+    }
+    return SP_OK;
+}
+
+void batch_discard(chat_channels *c)
+{
+    chat_send_op *p = c->batch;
+    c->batch = NULL;
+    c->batch_tail = &c->batch;
+    while (p) {
+        chat_send_op *n = p->next;
+        op_free(p);
+        p = n;
+    }
+    if (c->flush_ev)
+        event_free(c->flush_ev);
+    c->flush_ev = NULL;
+}
+
+/* The batch's own sends, now durable, go to the network with one net log commit (not one each). */
+static void broadcast_sends(chat_channels *c, chat_send_op *list)
+{
+    size_t n = 0, done = 0;
+    for (chat_send_op *p = list; p; p = p->next)
+        n += p->is_send;
+    if (!n)
+        return;
+    sp_slice one, *v = n == 1 ? &one : calloc(n, sizeof *v);
+    chat_send_op **who = n == 1 ? NULL : calloc(n, sizeof *who);
+    if (n > 1 && (!v || !who)) {
+        free(v);
+        free(who);
+        v = &one; /* out of memory: one at a time */
+        n = 1;
+    }
+    for (chat_send_op *p = list; p;) {
+        size_t k = 0;
+        chat_send_op *first = NULL;
+        for (; p && k < n; p = p->next)
+            if (p->is_send) {
+                if (!first)
+                    first = p;
+                if (who)
+                    who[k] = p;
+                v[k++] = sp_buf_slice(&p->wire);
+            }
+        if (!k)
+            break;
+        uint64_t seq = 0;
+        done = 0;
+        sp_err be = net_node_broadcast_many(c->node, CHAT_PT_APP, v, k, &seq, &done);
+        if (!be)
+            done = k;
+        for (size_t i = 0; i < k; i++) {
+            chat_send_op *q = who ? who[i] : first;
+            if (i < done)
+                q->m.origin_seq = (int64_t)(seq + i);
+            else
+                SP_ERROR("chat: channel %.16s: message %s stored but not queued for fan-out: %s", q->ch->id,
+                         q->m.id, sp_strerror(be));
+        }
+    }
+    if (v != &one)
+        free(v);
+    free(who);
+}
+
+void batch_flush(chat_channels *c)
+{
+    chat_send_op *list = c->batch;
+    if (!list)
+        return;
+    c->batch = NULL;
+    c->batch_tail = &c->batch;
+    if (c->flush_ev)
+        evtimer_del(c->flush_ev);
+
+    sp_err e = store_tx_begin(c->db);
+    for (chat_send_op *p = list; !e && p; p = p->next) {
+        e = store_message_put(c->db, &p->m);
+        if (e == SP_ERR_EXISTS) {
+            p->dup = 1;
+            e = SP_OK;
+        }
+    }
+    /* each advanced state once, as it is now */
+    for (chat_send_op *p = list; !e && p; p = p->next) {
+        int later = 0;
+        for (chat_send_op *q = p->next; q && !later; q = q->next)
+            later = q->ch == p->ch && strcmp(q->user_id, p->user_id) == 0;
+        member *mb = chan_member(p->ch, p->user_id);
+        if (!later && mb)
+            e = member_save(c, p->ch, p->user_id, mb->g);
+    }
+    e = store_tx_end(c->db, e);
+    if (e) {
+        SP_ERROR("chat: cannot store %s messages: %s", list->next ? "a batch of" : "one of the", sp_strerror(e));
+        for (chat_send_op *p = list; p; p = p->next)
+            chan_reload(c, p->ch);
+    }
+    if (!e && c->node)
+        broadcast_sends(c, list);
+    while (list) {
+        chat_send_op *p = list;
+        list = p->next;
+        if (!e && !p->dup)
+            streams_push(p->ch, &p->m);
+        if (p->cb)
+            p->cb(p->arg, e, e ? NULL : &p->m);
+        op_free(p);
+    }
+}
+
+/* ---- sending -------------------------------------------------------------------------------- */
+
+void chat_send_cancel(chat_send_op *op)
+{
+    if (op)
+        op->cb = NULL;
+}
+
+sp_err chat_send(chat_channels *c, const char *user_id, const char *channel_id, const char *content,
+                 chat_send_cb cb, void *arg, chat_send_op **op)
+{
+    if (!chat_id_valid(channel_id))
+        return SP_ERR_INVALID;
+    size_t clen = strlen(content);
+    if (clen == 0 || clen > CHAT_CONTENT_MAX)
+        return SP_ERR_INVALID;
+    chan *ch;
+    sp_err e = chan_get(c, channel_id, &ch);
+    if (e)
+        return e;
+    member *mb = chan_member(ch, user_id);
+    if (!mb)
+        return SP_ERR_PERMISSION;
+    chat_send_op *p = calloc(1, sizeof *p);
+    if (!p)
+        return SP_ERR_NOMEM;
+    sp_buf_init(&p->wire);
+    chat_app_plain pl;
+    memset(&pl, 0, sizeof pl);
+    if ((e = sp_uuid_v4(pl.message_id))) {
+        op_free(p);
+        return e;
+    }
+    pl.timestamp = store_now_ms();
+    pl.content.ptr = (const uint8_t *)content;
+    pl.content.len = clen;
+    sp_buf pt, ct;
+    sp_buf_init(&pt);
+    sp_buf_init(&ct);
+    e = chat_plain_encode(&pl, &pt);
+    uint64_t epoch = mls_group_epoch(mb->g);
+    if (!e)
+        e = mls_group_protect(mb->g, pt.data, pt.len, NULL, 0, &ct);
+    sp_buf_free_secret(&pt);
+    chat_app_msg am;
+    memset(&am, 0, sizeof am);
+    snprintf(am.channel_id, sizeof am.channel_id, "%s", channel_id);
+    am.epoch = epoch;
+    am.message = sp_buf_slice(&ct);
+    if (!e)
+        e = chat_app_encode(&am, &p->wire);
+    sp_buf_free(&ct);
+    p->ch = ch;
+    p->is_send = 1;
+    snprintf(p->user_id, sizeof p->user_id, "%s", user_id);
+    snprintf(p->m.id, sizeof p->m.id, "%s", pl.message_id);
+    snprintf(p->m.channel_id, sizeof p->m.channel_id, "%s", channel_id);
+    p->m.timestamp = pl.timestamp;
+    p->cb = cb;
+    p->arg = arg;
+    if (!e && (!(p->m.sender_id = strdup(user_id)) || !(p->m.content = strdup(content)) ||
+               (c->self[0] && !(p->m.origin_peer = strdup(c->self)))))
+        e = SP_ERR_NOMEM;
+    /* Stored with the advanced ratchet before anything leaves (the broadcast follows the commit): a
+     * crash can lose the send, but never make us encrypt twice with the same key and nonce. */
+    if (!e)
+        e = batch_add(c, p);
+    if (e) {
+        op_free(p);
+        if (mls_group_epoch(mb->g) == epoch)
+            chan_reload(c, ch); /* the ratchet may have moved without its message */
+        return e;
+    }
+    if (op)
+        *op = p;
+    return SP_OK;
+}
+
+/* ---- receiving -------------------------------------------------------------------------------- */
+
+static void queue_future(chat_channels *c, const net_msg *nm, const chat_app_msg *m)
+{
+    char q[80];
+    queue_name(q, sizeof q, 'a', m->channel_id);
+    sp_err e = store_outbox_add(c->db, q, nm->origin, nm->seq, CHAT_PT_APP, nm->payload.ptr,
+                                nm->payload.len, NULL);
+    if (e)
+        SP_ERROR("chat: channel %.16s: cannot keep a message for epoch %" PRIu64 ": %s", m->channel_id,
+                 m->epoch, sp_strerror(e));
+    else
+        SP_DEBUG("chat: channel %.16s: a message of epoch %" PRIu64 " from %.16s waits for its commit",
+                 m->channel_id, m->epoch, nm->origin);
+}
+
+void delivery_on_app(chat_channels *c, const net_msg *nm, const chat_app_msg *m, int from_queue)
+{
+    chan *ch;
+    if (chan_get(c, m->channel_id, &ch) != SP_OK || !ch->members)
+        return; /* no member here: nothing of it is stored */
+    uint64_t top = 0;
+    member *reader = NULL;
+    sp_buf pt, sender;
+    sp_buf_init(&pt);
+    sp_buf_init(&sender);
+    sp_err last = SP_ERR_STATE;
+    for (member *mb = ch->members; mb; mb = mb->next) {
+        uint64_t ep = mls_group_epoch(mb->g);
+        if (ep > top)
+            top = ep;
+        if (ep < m->epoch)
+            continue;
+        sp_buf_reset(&pt);
+        sp_buf_reset(&sender);
+        last = mls_group_unprotect(mb->g, m->message.ptr, m->message.len, &pt, NULL, &sender);
+        if (last == SP_OK) {
+            reader = mb;
+            break;
+        }
+        if (last == SP_ERR_EXISTS)
+            break; /* already read: a repeat */
+    }
+    if (!reader) {
+        if (last != SP_ERR_EXISTS && m->epoch > top && !from_queue)
+            queue_future(c, nm, m);
+        else if (last != SP_ERR_EXISTS)
+            SP_WARN("chat: channel %.16s: message of epoch %" PRIu64 " from %.16s cannot be read: %s",
+                    m->channel_id, m->epoch, nm->origin, sp_strerror(last));
+        sp_buf_free_secret(&pt);
+        sp_buf_free(&sender);
+        return;
+    }
+    chat_app_plain pl;
+    char sender_id[37];
+    sp_err e = chat_plain_decode(pt.data, pt.len, &pl);
+    if (!e && sender.len == 36) {
+        memcpy(sender_id, sender.data, 36);
+        sender_id[36] = '\0';
+        if (!sp_uuid_is_valid(sender_id))
+            e = SP_ERR_INVALID;
+    } else if (!e) {
+        e = SP_ERR_INVALID;
+    }
+    chat_send_op *p = NULL;
+    if (!e && !(p = calloc(1, sizeof *p)))
+        e = SP_ERR_NOMEM;
+    if (!e) {
+        sp_buf_init(&p->wire);
+        p->ch = ch;
+        snprintf(p->user_id, sizeof p->user_id, "%s", reader->user_id);
+        snprintf(p->m.id, sizeof p->m.id, "%s", pl.message_id);
+        snprintf(p->m.channel_id, sizeof p->m.channel_id, "%s", m->channel_id);
+        p->m.timestamp = pl.timestamp;
+        p->m.origin_seq = (int64_t)nm->seq;
+        if (!(p->m.sender_id = strdup(sender_id)) || !(p->m.content = strndup((const char *)pl.content.ptr, pl.content.len)) ||
+            !(p->m.origin_peer = strdup(nm->origin)))
+            e = SP_ERR_NOMEM;
+    }
+    /* stored, with the reader's advanced state, by the group commit of this reactor turn */
+    if (!e)
+        e = batch_add(c, p);
+    if (e) {
+        if (p)
+            op_free(p);
+        SP_WARN("chat: channel %.16s: message from %.16s dropped: %s", m->channel_id, nm->origin, sp_strerror(e));
+    }
+    if (pt.data)
+        OPENSSL_cleanse(pt.data, pt.len);
+    sp_buf_free_secret(&pt);
+    sp_buf_free(&sender);
+}
+
+void delivery_drain(chat_channels *c, chan *ch)
+{
+    if (!ch->members)
+        return;
+    uint64_t top = 0;
+    for (member *mb = ch->members; mb; mb = mb->next)
+        if (mls_group_epoch(mb->g) > top)
+            top = mls_group_epoch(mb->g);
+    char q[80];
+    queue_name(q, sizeof q, 'a', ch->id);
+    int64_t after = 0;
+    for (;;) {
+        store_frame *v = NULL;
+        size_t n = 0;
+        if (store_outbox_list(c->db, q, after, CHAT_QUEUE_SCAN, &v, &n) != SP_OK)
+            return;
+        for (size_t i = 0; i < n; i++) {
+            chat_app_msg m;
+            after = v[i].id;
+            if (chat_app_decode(v[i].payload, v[i].len, &m) != SP_OK) {
+                store_outbox_remove(c->db, v[i].id);
+                continue;
+            }
+            if (m.epoch > top)
+                continue;
+            net_msg nm;
+            memset(&nm, 0, sizeof nm);
+            nm.origin = v[i].origin_peer;
+            nm.seq = v[i].origin_seq;
+            nm.ptype = CHAT_PT_APP;
+            nm.payload.ptr = v[i].payload;
+            nm.payload.len = v[i].len;
+            store_outbox_remove(c->db, v[i].id);
+            delivery_on_app(c, &nm, &m, 1);
+        }
+        store_frames_free(v, n);
+        if (n < CHAT_QUEUE_SCAN)
+            return;
+    }
+}
+
+/* ---- history ---------------------------------------------------------------------------------- */
+
+sp_err chat_messages(chat_channels *c, const char *user_id, const char *channel_id, int limit,
+                     const char *before, store_message **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!chat_id_valid(channel_id) || limit < 0 || (before && before[0] && !sp_uuid_is_valid(before)))
+        return SP_ERR_INVALID;
+    if (limit == 0)
+        limit = GET_DEFAULT;
+    if (limit > GET_MAX)
+        limit = GET_MAX;
+    chan *ch;
+    sp_err e = chan_get(c, channel_id, &ch);
+    if (e)
+        return e;
+    if (chan_member(ch, user_id))
+        return store_messages_before(c->db, channel_id, before, limit, out, n);
+    int64_t left = chan_left_seq(c, channel_id, user_id);
+    if (left <= 0)
+        return SP_ERR_PERMISSION;
+    /* A removed member sees what was stored up to their removal (seq < left). */
+    int64_t cutoff = left - 1;
+    store_message anchor;
+    memset(&anchor, 0, sizeof anchor);
+    if (before && before[0]) {
+        if ((e = store_message_get(c->db, before, &anchor)))
+            return e;
+        if (strcmp(anchor.channel_id, channel_id) != 0) {
+            store_message_clear(&anchor);
+            return SP_ERR_NOT_FOUND;
+        }
+        if (anchor.seq <= cutoff + 1) {
+            store_message_clear(&anchor);
+            return store_messages_before(c->db, channel_id, before, limit, out, n);
+        }
+        store_message_clear(&anchor);
+    }
+    if (cutoff <= 0)
+        return SP_OK;
+    store_message *v = NULL;
+    size_t k = 0;
+    if ((e = store_messages_after(c->db, channel_id, cutoff - 1, 1, &v, &k)))
+        return e;
+    if (k == 0 || v[0].seq != cutoff) {
+        store_messages_free(v, k);
+        return SP_OK;
+    }
+    store_message *older = NULL;
+    size_t m = 0;
+    if (limit > 1 && (e = store_messages_before(c->db, channel_id, v[0].id, limit - 1, &older, &m))) {
+        store_messages_free(v, k);
+        return e;
+    }
+    store_message *all = realloc(older, (m + 1) * sizeof *all);
+    if (!all) {
+        store_messages_free(older, m);
+        store_messages_free(v, k);
+        return SP_ERR_NOMEM;
+    }
+    all[m] = v[0];
+    free(v);
+    *out = all;
+    *n = m + 1;
+    return SP_OK;
+}
