@@ -590,6 +590,28 @@ void mls_signer_free(mls_signer *s)
     free(s);
 }
 
+sp_err mls_signer_dup(const mls_signer *s, mls_signer **out)
+{
+    *out = NULL;
+    if (!s) return SP_ERR_INVALID;
+    mls_signer *d = calloc(1, sizeof *d);
+    if (!d) return SP_ERR_NOMEM;
+    if (pthread_mutex_init(&d->lock, NULL) != 0) {
+        free(d);
+        return SP_ERR_INTERNAL;
+    }
+    /* the key is only read once loaded (mls_sign already uses it from
+     * several threads), so both signers can hold a reference */
+    if (EVP_PKEY_up_ref(s->pkey) != 1) {
+        mls_signer_free(d);
+        return SP_ERR_INTERNAL;
+    }
+    d->pkey = s->pkey;
+    memcpy(d->pub, s->pub, sizeof d->pub);
+    *out = d;
+    return SP_OK;
+}
+
 const uint8_t *mls_signer_pub(const mls_signer *s) { return s->pub; }
 
 sp_err mls_sig_pub_from_priv(const uint8_t priv[MLS_SIG_PRIV_LEN], uint8_t pub[MLS_SIG_PUB_LEN])
