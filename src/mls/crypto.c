@@ -785,7 +785,9 @@ sp_err mls_verify_with_label(const uint8_t pub[MLS_SIG_PUB_LEN], const char *lab
 
 /* Every X25519 operation loads keys from bytes; EVP_PKEY_CTX_new_from_name
  * looks the key manager up by name each time, so each thread keeps one
- * context ready for EVP_PKEY_fromdata (it holds no key material). */
+ * context ready for EVP_PKEY_fromdata (it holds no key material). pub may be
+ * NULL when priv is given: the provider then derives the public half on
+ * import, as EVP_PKEY_new_raw_private_key does, without its lookup by name. */
 static EVP_PKEY *x25519_fromdata(const uint8_t *priv, const uint8_t pub[MLS_KEM_PUB_LEN])
 {
     EVP_PKEY *k = NULL;
@@ -793,7 +795,9 @@ static EVP_PKEY *x25519_fromdata(const uint8_t *priv, const uint8_t pub[MLS_KEM_
     if (priv)
         *p++ = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)priv,
                                                  MLS_KEM_PRIV_LEN);
-    *p++ = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub, MLS_KEM_PUB_LEN);
+    if (pub)
+        *p++ = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub,
+                                                 MLS_KEM_PUB_LEN);
     *p = OSSL_PARAM_construct_end();
     int sel = priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY;
     thread_state *ts = tstate();
@@ -820,7 +824,7 @@ static EVP_PKEY *x25519_fromdata(const uint8_t *priv, const uint8_t pub[MLS_KEM_
 sp_err mls_x25519_pub(const uint8_t priv[MLS_KEM_PRIV_LEN], uint8_t pub[MLS_KEM_PUB_LEN])
 {
     if (!priv || !pub) return SP_ERR_INVALID;
-    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, MLS_KEM_PRIV_LEN);
+    EVP_PKEY *k = x25519_fromdata(priv, NULL);
     size_t plen = MLS_KEM_PUB_LEN;
     sp_err err = (k && EVP_PKEY_get_raw_public_key(k, pub, &plen) == 1 && plen == MLS_KEM_PUB_LEN)
                      ? SP_OK
@@ -836,7 +840,7 @@ sp_err mls_x25519(const uint8_t priv[MLS_KEM_PRIV_LEN], const uint8_t peer_pub[M
                   uint8_t shared[MLS_KEM_SECRET_LEN])
 {
     if (!priv || !peer_pub || !shared) return SP_ERR_INVALID;
-    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, MLS_KEM_PRIV_LEN);
+    EVP_PKEY *k = x25519_fromdata(priv, NULL);
     sp_err err = x25519_derive(k, peer_pub, shared);
     EVP_PKEY_free(k);
     return err;
@@ -847,7 +851,7 @@ sp_err mls_x25519_pub_dh(const uint8_t priv[MLS_KEM_PRIV_LEN],
                          uint8_t shared[MLS_KEM_SECRET_LEN])
 {
     if (!priv || !peer_pub || !pub || !shared) return SP_ERR_INVALID;
-    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, MLS_KEM_PRIV_LEN);
+    EVP_PKEY *k = x25519_fromdata(priv, NULL);
     size_t plen = MLS_KEM_PUB_LEN;
     if (!k || EVP_PKEY_get_raw_public_key(k, pub, &plen) != 1 || plen != MLS_KEM_PUB_LEN) {
         EVP_PKEY_free(k);
