@@ -590,6 +590,28 @@ void mls_signer_free(mls_signer *s)
     free(s);
 }
 
+sp_err mls_signer_dup(const mls_signer *s, mls_signer **out)
+{
+    *out = NULL;
+    if (!s) return SP_ERR_INVALID;
+    mls_signer *d = calloc(1, sizeof *d);
+    if (!d) return SP_ERR_NOMEM;
+    if (pthread_mutex_init(&d->lock, NULL) != 0) {
+        free(d);
+        return SP_ERR_INTERNAL;
+    }
+    /* the key is only read once loaded (mls_sign already uses it from
+     * several threads), so both signers can hold a reference */
+    if (EVP_PKEY_up_ref(s->pkey) != 1) {
+        mls_signer_free(d);
+        return SP_ERR_INTERNAL;
+    }
+    d->pkey = s->pkey;
+    memcpy(d->pub, s->pub, sizeof d->pub);
+    *out = d;
+    return SP_OK;
+}
+
 const uint8_t *mls_signer_pub(const mls_signer *s) { return s->pub; }
 
 sp_err mls_sig_pub_from_priv(const uint8_t priv[MLS_SIG_PRIV_LEN], uint8_t pub[MLS_SIG_PUB_LEN])
@@ -763,7 +785,9 @@ sp_err mls_verify_with_label(const uint8_t pub[MLS_SIG_PUB_LEN], const char *lab
 
 /* Every X25519 operation loads keys from bytes; EVP_PKEY_CTX_new_from_name
  * looks the key manager up by name each time, so each thread keeps one
- * context ready for EVP_PKEY_fromdata (it holds no key material). */
+ * context ready for EVP_PKEY_fromdata (it holds no key material). pub may be
+ * NULL when priv is given: the provider then derives the public half on
+ * import, as EVP_PKEY_new_raw_private_key does, without its lookup by name. */
 static EVP_PKEY *x25519_fromdata(const uint8_t *priv, const uint8_t pub[MLS_KEM_PUB_LEN])
 {
     EVP_PKEY *k = NULL;
@@ -771,7 +795,9 @@ static EVP_PKEY *x25519_fromdata(const uint8_t *priv, const uint8_t pub[MLS_KEM_
     if (priv)
         *p++ = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)priv,
                                                  MLS_KEM_PRIV_LEN);
-    *p++ = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub, MLS_KEM_PUB_LEN);
+    if (pub)
+        *p++ = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub,
+                                                 MLS_KEM_PUB_LEN);
     *p = OSSL_PARAM_construct_end();
     int sel = priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY;
     thread_state *ts = tstate();
@@ -798,7 +824,7 @@ static EVP_PKEY *x25519_fromdata(const uint8_t *priv, const uint8_t pub[MLS_KEM_
 sp_err mls_x25519_pub(const uint8_t priv[MLS_KEM_PRIV_LEN], uint8_t pub[MLS_KEM_PUB_LEN])
 {
     if (!priv || !pub) return SP_ERR_INVALID;
-    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, MLS_KEM_PRIV_LEN);
+    EVP_PKEY *k = x25519_fromdata(priv, NULL);
     size_t plen = MLS_KEM_PUB_LEN;
     sp_err err = (k && EVP_PKEY_get_raw_public_key(k, pub, &plen) == 1 && plen == MLS_KEM_PUB_LEN)
                      ? SP_OK
@@ -814,7 +840,7 @@ sp_err mls_x25519(const uint8_t priv[MLS_KEM_PRIV_LEN], const uint8_t peer_pub[M
                   uint8_t shared[MLS_KEM_SECRET_LEN])
 {
     if (!priv || !peer_pub || !shared) return SP_ERR_INVALID;
-    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, MLS_KEM_PRIV_LEN);
+    EVP_PKEY *k = x25519_fromdata(priv, NULL);
     sp_err err = x25519_derive(k, peer_pub, shared);
     EVP_PKEY_free(k);
     return err;
@@ -825,7 +851,7 @@ sp_err mls_x25519_pub_dh(const uint8_t priv[MLS_KEM_PRIV_LEN],
                          uint8_t shared[MLS_KEM_SECRET_LEN])
 {
     if (!priv || !peer_pub || !pub || !shared) return SP_ERR_INVALID;
-    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, MLS_KEM_PRIV_LEN);
+    EVP_PKEY *k = x25519_fromdata(priv, NULL);
     size_t plen = MLS_KEM_PUB_LEN;
     if (!k || EVP_PKEY_get_raw_public_key(k, pub, &plen) != 1 || plen != MLS_KEM_PUB_LEN) {
         EVP_PKEY_free(k);

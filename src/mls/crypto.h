@@ -150,6 +150,10 @@ sp_err mls_sig_pub_from_priv(const uint8_t priv[MLS_SIG_PRIV_LEN], uint8_t pub[M
 typedef struct mls_signer mls_signer;
 sp_err mls_signer_new(const uint8_t priv[MLS_SIG_PRIV_LEN], mls_signer **out);
 void mls_signer_free(mls_signer *s);
+/* A second signer for the same key (a staged copy of a group state): it
+ * shares s's loaded key, so no scalar multiplication is redone; each keeps
+ * its own signing context. Either may be freed first. */
+sp_err mls_signer_dup(const mls_signer *s, mls_signer **out);
 /* The public key of s. */
 const uint8_t *mls_signer_pub(const mls_signer *s);
 

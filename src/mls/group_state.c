@@ -113,7 +113,8 @@ sp_err mls_group_clone(const mls_group *g, mls_group **out)
     if (!e)
         e = mls_tree_clone(g->tree, &c->tree);
     if (!e)
-        e = mls_signer_new(g->sig_priv, &c->signer);
+        e = g->signer ? mls_signer_dup(g->signer, &c->signer)
+                      : mls_signer_new(g->sig_priv, &c->signer);
     if (!e)
         e = mls_privs_copy(&g->privs, &c->privs);
     if (!e && g->st)

@@ -184,6 +184,11 @@ sp_err mls_treekem_encrypt(const mls_tree *t, mls_leaf_idx me, const mls_treekem
     if (!leaf)
         return SP_ERR_STATE;
     sp_err e = mls_leaf_node_copy(&up->leaf_node, leaf);
+    /* every node's EncryptWithLabel has the same context (the provisional
+     * GroupContext): its HPKE info hash is computed once for the whole path */
+    uint8_t info_hash[MLS_HASH_LEN];
+    if (!e)
+        e = mls_encrypt_context_hash("UpdatePathNode", ctx, ctx_len, info_hash);
     if (!e && s->n) {
         up->nodes = calloc(s->n, sizeof *up->nodes);
         e = up->nodes ? SP_OK : SP_ERR_NOMEM;
@@ -209,8 +214,8 @@ sp_err mls_treekem_encrypt(const mls_tree *t, mls_leaf_idx me, const mls_treekem
             sp_buf ct = SP_BUF_INIT;
             e = rk.len == MLS_KEM_PUB_LEN ? SP_OK : SP_ERR_STATE;
             if (!e)
-                e = mls_encrypt_with_label(rk.ptr, "UpdatePathNode", ctx, ctx_len, s->secret[i],
-                                           MLS_HASH_LEN, rng, kem, &ct);
+                e = mls_encrypt_with_label_hashed(rk.ptr, info_hash, s->secret[i], MLS_HASH_LEN,
+                                                  rng, kem, &ct);
             if (!e)
                 e = mls_bytes_set(&c->kem_output, kem, sizeof kem);
             if (!e)
