@@ -337,9 +337,11 @@ sp_err mls_treekem_decrypt(const mls_tree *t, mls_leaf_idx sender, mls_leaf_idx 
     if (c->kem_output.len != MLS_KEM_PUB_LEN)
         return SP_ERR_INVALID;
     sp_buf pt = SP_BUF_INIT;
-    sp_err e = mls_decrypt_with_label(key->priv, "UpdatePathNode", ctx, ctx_len,
-                                      c->kem_output.data, c->ciphertext.data, c->ciphertext.len,
-                                      &pt);
+    /* the key's public half is known (it is the tree's key for that node, which
+     * the sender encrypted to), so the decapsulation skips recomputing it */
+    sp_err e = mls_decrypt_with_label_kp(key->priv, key->pub, "UpdatePathNode", ctx, ctx_len,
+                                         c->kem_output.data, c->ciphertext.data,
+                                         c->ciphertext.len, &pt);
     if (!e && pt.len != MLS_HASH_LEN)
         e = SP_ERR_INVALID;
     if (!e)
