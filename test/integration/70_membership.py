@@ -108,6 +108,10 @@ def main():
         r = wait_until(lambda: code_of(lambda: D("alice").call("AddMemberToChannel", session_token=T("alice"),
                                                                 channel_id=ch.id, user_id=U("dave"))) == SC.OK, 10)
         check(r, "AddMemberToChannel(dave) by user id succeeds")
+        # bob's daemon must first have applied alice's commit, or its Add races it (and is retried)
+        check(wait_until(lambda: U("dave") in [m for c in safe(lambda: D("bob").call(
+            "ListChannels", session_token=T("bob"), space_id=sp.id).channels, []) if c.id == ch.id
+            for m in c.member_ids], 10), "bob's daemon applied the commit that added dave")
         check(code_of(lambda: D("bob").call("AddMemberToChannel", session_token=T("bob"), channel_id=ch.id,
                                             user_id=U("dave"))) == SC.ALREADY_EXISTS,
               "adding a member again (from another daemon): ALREADY_EXISTS")
