@@ -10,13 +10,13 @@ B=${SP_BUILD:-build}
 SCALE=${BENCH_SCALE:-1}
 command -v h2load >/dev/null || { echo "grpc_health: h2load not installed (nghttp2-client); skipped"; exit 0; }
 T=$(mktemp -d /tmp/spbench.XXXXXX)
-"$B/spacepandad" --grpc-port 0 --data-dir "$T/data" --log-level warn 2>"$T/d.log" &
+"$B/spacepandad" --grpc-port 0 --data-dir "$T/data" 2>"$T/d.log" &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$T"' EXIT
-# --log-level warn hides the listening line: ask the kernel which port the daemon bound
+# the daemon also listens for P2P links: take the gRPC port from its "gRPC listening on" line
 PORT=
 for _ in $(seq 100); do
-  PORT=$(ss -Htlnp 2>/dev/null | awk -v p="pid=$PID," '$0 ~ p {n=split($4,a,":"); print a[n]; exit}')
+  PORT=$(sed -n 's/.*rpc: gRPC listening on .*:\([0-9]*\)$/\1/p' "$T/d.log" | head -n 1)
   [ -n "$PORT" ] && break
   sleep 0.05
 done
