@@ -946,10 +946,9 @@ static void on_op_start(evutil_socket_t fd, short what, void *arg)
     op_submit(arg);
 }
 
-/* Common start of the three commit operations: checks membership and queues the op. */
-static sp_err op_start(chat_channels *c, int kind, const char *user_id, const char *channel_id,
-                       const char *target, sp_buf *kp, chat_commit_cb cb, void *arg, chat_op **out,
-                       char *msg, size_t msglen)
+/* The channel_id's channel and user_id's member in it; says why not in msg. */
+static sp_err find_member(chat_channels *c, const char *user_id, const char *channel_id, chan **ch_out,
+                          member **out, char *msg, size_t msglen)
 {
     if (!chat_id_valid(channel_id)) {
         say(msg, msglen, "channel_id must be 64 lowercase hex characters");
@@ -961,17 +960,38 @@ static sp_err op_start(chat_channels *c, int kind, const char *user_id, const ch
         say(msg, msglen, e == SP_ERR_NOT_FOUND ? "no such channel" : "cannot load the channel");
         return e;
     }
-    member *mb = chan_member(ch, user_id);
-    if (!mb) {
+    *ch_out = ch;
+    *out = chan_member(ch, user_id);
+    if (!*out) {
         say(msg, msglen, "not a member of this channel");
         return SP_ERR_PERMISSION;
     }
+    return SP_OK;
+}
+
+/* SP_ERR_EXISTS (with a message) when target is already in mb's group. */
+static sp_err check_not_member(const member *mb, const char *target, char *msg, size_t msglen)
+{
     uint32_t leaf;
-    if (kind != OP_REMOVE && target && target[0] &&
-        mls_group_find_member(mb->g, (const uint8_t *)target, strlen(target), &leaf) == SP_OK) {
+    if (target && target[0] && mls_group_find_member(mb->g, (const uint8_t *)target, strlen(target), &leaf) == SP_OK) {
         say(msg, msglen, "that user is already a member of this channel");
         return SP_ERR_EXISTS;
     }
+    return SP_OK;
+}
+
+/* Common start of the three commit operations: checks membership and queues the op. */
+static sp_err op_start(chat_channels *c, int kind, const char *user_id, const char *channel_id,
+                       const char *target, sp_buf *kp, chat_commit_cb cb, void *arg, chat_op **out,
+                       char *msg, size_t msglen)
+{
+    chan *ch;
+    member *mb;
+    sp_err e = find_member(c, user_id, channel_id, &ch, &mb, msg, msglen);
+    if (e)
+        return e;
+    if (kind != OP_REMOVE && (e = check_not_member(mb, target, msg, msglen)) != SP_OK)
+        return e;
     chat_op *op = calloc(1, sizeof *op);
     if (!op)
         return SP_ERR_NOMEM;
@@ -1027,25 +1047,12 @@ sp_err chat_add_member(chat_channels *c, const char *user_id, const char *channe
         say(msg, msglen, "user_id must be a UUID");
         return SP_ERR_INVALID;
     }
-    if (!chat_id_valid(channel_id)) {
-        say(msg, msglen, "channel_id must be 64 lowercase hex characters");
-        return SP_ERR_INVALID;
-    }
+    /* checked before taking a key package, so a failing add consumes none */
     chan *ch;
-    sp_err e = chan_get(c, channel_id, &ch);
-    if (e) {
-        say(msg, msglen, e == SP_ERR_NOT_FOUND ? "no such channel" : "cannot load the channel");
+    member *mb;
+    sp_err e = find_member(c, user_id, channel_id, &ch, &mb, msg, msglen);
+    if (e || (e = check_not_member(mb, target, msg, msglen)) != SP_OK)
         return e;
-    }
-    if (!chan_member(ch, user_id)) {
-        say(msg, msglen, "not a member of this channel");
-        return SP_ERR_PERMISSION;
-    }
-    uint32_t leaf;
-    if (mls_group_find_member(chan_member(ch, user_id)->g, (const uint8_t *)target, strlen(target), &leaf) == SP_OK) {
-        say(msg, msglen, "that user is already a member of this channel");
-        return SP_ERR_EXISTS;
-    }
     sp_buf kp;
     sp_buf_init(&kp);
     if (is_local_user(c, target)) {
