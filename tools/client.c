@@ -495,6 +495,23 @@ void spc_close(spc_client *c)
     free(c);
 }
 
+/* Waits for a unary call's end and sets st; its one response message, or NULL (st says why). */
+static qmsg *await_unary(spc_client *c, rec *r, int timeout_ms, spc_status *st)
+{
+    if (wait_rec(c, r, deadline_for(timeout_ms), 0) < 0) {
+        set_st(st, RPC_DEADLINE_EXCEEDED, "no answer before the deadline");
+        return NULL;
+    }
+    rec_status(r, c, st);
+    if (st->code != RPC_OK)
+        return NULL;
+    if (r->nmsgs != 1) {
+        set_st(st, RPC_INTERNAL, "expected one response message");
+        return NULL;
+    }
+    return r->qhead;
+}
+
 int spc_unary_raw(spc_client *c, const char *path, const void *req, size_t req_len, int timeout_ms,
                   void **resp, size_t *resp_len, spc_status *st)
 {
@@ -503,20 +520,11 @@ int spc_unary_raw(spc_client *c, const char *path, const void *req, size_t req_l
     rec *r = start_call(c, path, req, req_len, NULL, timeout_ms, st);
     if (!r)
         return st->code;
-    if (wait_rec(c, r, deadline_for(timeout_ms), 0) < 0) {
-        set_st(st, RPC_DEADLINE_EXCEEDED, "no answer before the deadline");
-        rec_free(r);
-        return st->code;
-    }
-    rec_status(r, c, st);
-    if (st->code == RPC_OK) {
-        if (r->nmsgs != 1) {
-            set_st(st, RPC_INTERNAL, "expected one response message");
-        } else {
-            *resp = r->qhead->raw;
-            *resp_len = r->qhead->len;
-            r->qhead->raw = NULL;
-        }
+    qmsg *q = await_unary(c, r, timeout_ms, st);
+    if (q) {
+        *resp = q->raw;
+        *resp_len = q->len;
+        q->raw = NULL;
     }
     rec_free(r);
     return st->code;
@@ -538,19 +546,10 @@ int spc_unary(spc_client *c, const char *path, const ProtobufCMessage *req,
     free(body);
     if (!r)
         return st->code;
-    if (wait_rec(c, r, deadline_for(timeout_ms), 0) < 0) {
-        set_st(st, RPC_DEADLINE_EXCEEDED, "no answer before the deadline");
-        rec_free(r);
-        return st->code;
-    }
-    rec_status(r, c, st);
-    if (st->code == RPC_OK) {
-        if (r->nmsgs != 1) {
-            set_st(st, RPC_INTERNAL, "expected one response message");
-        } else {
-            *resp = r->qhead->msg;
-            r->qhead->msg = NULL;
-        }
+    qmsg *q = await_unary(c, r, timeout_ms, st);
+    if (q) {
+        *resp = q->msg;
+        q->msg = NULL;
     }
     rec_free(r);
     return st->code;
