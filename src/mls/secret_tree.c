@@ -353,6 +353,19 @@ sp_err mls_secret_tree_next(mls_secret_tree *t, mls_leaf_idx leaf, mls_ratchet_t
     return err;
 }
 
+/* A generation below the ratchet's next one: its kept key's index, or why there is none
+ * (SP_ERR_STATE: older than the window; SP_ERR_EXISTS: already used). */
+static sp_err past_key(const mls_secret_tree *t, const ratchet *r, uint32_t generation, size_t *idx)
+{
+    size_t i = skipped_find(r, generation);
+    if (i < r->n_skipped) {
+        *idx = i;
+        return SP_OK;
+    }
+    uint64_t floor = r->next_gen > t->limits.max_past ? r->next_gen - t->limits.max_past : 0;
+    return generation < floor ? SP_ERR_STATE : SP_ERR_EXISTS;
+}
+
 sp_err mls_secret_tree_get(mls_secret_tree *t, mls_leaf_idx leaf, mls_ratchet_type type,
                            uint32_t generation, mls_ratchet_key *out)
 {
@@ -362,16 +375,14 @@ sp_err mls_secret_tree_get(mls_secret_tree *t, mls_leaf_idx leaf, mls_ratchet_ty
     if (err) return err;
 
     if (generation < r->next_gen) {
-        size_t lo = skipped_find(r, generation);
-        if (lo < r->n_skipped) {
-            *out = r->skipped[lo];
-            mls_wipe(&r->skipped[lo], sizeof r->skipped[lo]);
-            memmove(&r->skipped[lo], &r->skipped[lo + 1], (r->n_skipped - lo - 1) * sizeof *r->skipped);
-            r->n_skipped--;
-            return SP_OK;
-        }
-        uint64_t floor = r->next_gen > t->limits.max_past ? r->next_gen - t->limits.max_past : 0;
-        return generation < floor ? SP_ERR_STATE : SP_ERR_EXISTS;
+        size_t lo;
+        if ((err = past_key(t, r, generation, &lo)) != SP_OK)
+            return err;
+        *out = r->skipped[lo];
+        mls_wipe(&r->skipped[lo], sizeof r->skipped[lo]);
+        memmove(&r->skipped[lo], &r->skipped[lo + 1], (r->n_skipped - lo - 1) * sizeof *r->skipped);
+        r->n_skipped--;
+        return SP_OK;
     }
     uint64_t ahead = generation - r->next_gen;
     if (ahead > t->limits.max_forward) return SP_ERR_TOO_LARGE;
@@ -420,13 +431,11 @@ sp_err mls_secret_tree_peek(mls_secret_tree *t, mls_leaf_idx leaf, mls_ratchet_t
     sp_err err = find_ratchet(t, leaf, type, &r);
     if (err) return err;
     if (generation < r->next_gen) {
-        size_t i = skipped_find(r, generation);
-        if (i < r->n_skipped) {
-            *out = r->skipped[i];
-            return SP_OK;
-        }
-        uint64_t floor = r->next_gen > t->limits.max_past ? r->next_gen - t->limits.max_past : 0;
-        return generation < floor ? SP_ERR_STATE : SP_ERR_EXISTS;
+        size_t i;
+        if ((err = past_key(t, r, generation, &i)) != SP_OK)
+            return err;
+        *out = r->skipped[i];
+        return SP_OK;
     }
     if (generation - r->next_gen > t->limits.max_forward) return SP_ERR_TOO_LARGE;
     uint8_t secret[MLS_HASH_LEN], next[MLS_HASH_LEN];
