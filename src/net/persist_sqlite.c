@@ -2,7 +2,7 @@
  * persist_sqlite.c — net_persist on sqlite: its own file (the daemon uses <data dir>/net.db) and
  * its own tables net_*.
  *
- * Kept apart from store/ on purpose (the lead may fold it into the store's schema later). It is a
+ * Kept apart from store/ on purpose (store/ dropped its own copies in schema v3). It is a
  * separate file because the node commits once per read batch: sharing the store's file would make
  * the store's writes wait on that transaction, and lets this file use EXCLUSIVE locking.
  *
