@@ -87,6 +87,17 @@ struct link {
     char why[240]; /* close reason, for connect callbacks */
 };
 
+/* A frame accepted in the current read batch, handed up once the batch's relays are written. */
+typedef struct handup {
+    struct handup *next;
+    char origin[NET_PEER_ID_LEN + 1];
+    uint64_t seq;
+    uint16_t ptype;
+    int for_me;
+    size_t len;
+    uint8_t payload[];
+} handup;
+
 struct net_node {
     struct event_base *base;
     net_identity *id;
@@ -102,6 +113,7 @@ struct net_node {
     struct event reap_ev, done_ev, flush_ev, commit_ev;
     net_have_entry *scratch; /* origins, for pump and HAVE */
     size_t nscratch, capscratch;
+    handup *up, **up_tail;   /* this read batch's frames for on_msg, in arrival order */
 };
 
 static uint64_t now_ms(void)
@@ -455,14 +467,46 @@ static void on_gossip(link *l, sp_slice body)
     }
     const uint8_t *me = net_identity_pubkey(n->id);
     int for_me = !memcmp(g.dest, me, NET_PUBKEY_LEN);
-    if (memcmp(g.origin, me, NET_PUBKEY_LEN) && (for_me || net_gossip_is_broadcast(&g)) && n->cfg.on_msg) {
+    if (!for_me)
+        relay(n, l, g.origin, body.ptr, body.len);
+    if (!memcmp(g.origin, me, NET_PUBKEY_LEN) || !(for_me || net_gossip_is_broadcast(&g)) || !n->cfg.on_msg)
+        return;
+    /* Handed up after the batch's relays are on the wire (read_cb): the next hop does not wait
+     * for what the upper layer does with it. */
+    handup *h = malloc(sizeof *h + g.payload.len);
+    if (!h) {
         char origin[NET_PEER_ID_LEN + 1];
         net_peer_id_format(g.origin, origin);
         net_msg m = {origin, g.seq, g.ptype, for_me, g.payload};
-        n->cfg.on_msg(n->cfg.on_msg_arg, &m);
+        n->cfg.on_msg(n->cfg.on_msg_arg, &m); /* out of memory: now, without the copy */
+        return;
     }
-    if (!for_me)
-        relay(n, l, g.origin, body.ptr, body.len);
+    net_peer_id_format(g.origin, h->origin);
+    h->seq = g.seq;
+    h->ptype = g.ptype;
+    h->for_me = for_me;
+    h->len = g.payload.len;
+    if (h->len)
+        memcpy(h->payload, g.payload.ptr, h->len);
+    h->next = NULL;
+    if (!n->up_tail)
+        n->up_tail = &n->up;
+    *n->up_tail = h;
+    n->up_tail = &h->next;
+}
+
+/* Hands this batch's frames to on_msg, in arrival order. */
+static void hand_up(net_node *n)
+{
+    while (n->up) {
+        handup *h = n->up;
+        n->up = h->next;
+        if (!n->up)
+            n->up_tail = &n->up;
+        net_msg m = {h->origin, h->seq, h->ptype, h->for_me, {h->payload, h->len}};
+        n->cfg.on_msg(n->cfg.on_msg_arg, &m);
+        free(h);
+    }
 }
 
 /* Logs count frames under consecutive sequences, commits once, then relays them. If an append
@@ -768,6 +812,10 @@ static void read_cb(struct bufferevent *bev, void *arg)
         on_frame(l, p[NET_FRAME_HEADER], payload);
         if (l->state != L_CLOSED)
             evbuffer_drain(in, NET_FRAME_HEADER + (size_t)flen);
+    }
+    if (n->up) {
+        flush_cb(-1, 0, n); /* this batch's relays leave first */
+        hand_up(n);
     }
     /* The log commit (and with it the store's, upstairs) comes commit_delay_ms later, after
      * this turn's relays and stream pushes have been written: no fsync on any hop's path, and
@@ -1127,6 +1175,7 @@ void net_node_free(net_node *n)
     evtimer_del(&n->done_ev);
     event_del(&n->flush_ev);
     event_del(&n->commit_ev);
+    hand_up(n); /* (empty outside a read callback) */
     n->persist->flush(n->persist->ctx);
     evconnlistener_free(n->listener);
     free(n->scratch);
