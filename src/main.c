@@ -8,6 +8,7 @@
  * by its grace period), the loop ends, everything is freed in reverse, exit 0.
  * A second signal during the drain stops at once.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -41,10 +42,12 @@
 #define SPACEPANDAD_VERSION "0.1.0"
 #define DEFAULT_GRPC_ADDR "127.0.0.1"
 #define DEFAULT_GRPC_PORT 50051
+#define DEFAULT_P2P_ADDR "127.0.0.1"
 
 typedef struct {
     const char *grpc_addr;
     int grpc_port;          /* -1: not set by flag */
+    const char *p2p_addr;   /* the P2P listener's IP address */
     int p2p_port;           /* 0: an ephemeral port */
     char data_dir[PATH_MAX];
     const char **peers;     /* validated multiaddrs, as given */
@@ -87,6 +90,8 @@ static void usage(FILE *f)
             "  --grpc-port N         gRPC port (default 50051; 0 picks a free port and logs it).\n"
             "                        Also set by the positional PORT or the GRPC_PORT environment\n"
             "                        variable; the flag wins, then PORT, then GRPC_PORT.\n"
+            "  --p2p-addr ADDR       IP address the P2P listener binds (default " DEFAULT_P2P_ADDR ";\n"
+            "                        0.0.0.0 or a public address lets daemons on other hosts link)\n"
             "  --p2p-port N          port for links from other daemons (default 0: a free port)\n"
             "  --data-dir DIR        where state lives (default $XDG_DATA_HOME/spacepanda, else\n"
             "                        ~/.local/share/spacepanda); created if missing\n"
@@ -150,17 +155,18 @@ static int make_dirs(const char *path)
 /* Returns 0 to run, 1 to exit 0 (help/version), 2 on a usage error. */
 static int parse_flags(int argc, char **argv, daemon_config *cfg)
 {
-    enum { O_ADDR = 256, O_PORT, O_P2P, O_DATA, O_PEER, O_LOG, O_MAXRECV, O_HELP, O_VERSION };
+    enum { O_ADDR = 256, O_PORT, O_P2P, O_P2P_ADDR, O_DATA, O_PEER, O_LOG, O_MAXRECV, O_HELP, O_VERSION };
     static const struct option opts[] = {
         {"grpc-addr", required_argument, NULL, O_ADDR}, {"grpc-port", required_argument, NULL, O_PORT},
         {"p2p-port", required_argument, NULL, O_P2P},   {"data-dir", required_argument, NULL, O_DATA},
         {"peer", required_argument, NULL, O_PEER},      {"log-level", required_argument, NULL, O_LOG},
-        {"max-recv-bytes", required_argument, NULL, O_MAXRECV},
+        {"max-recv-bytes", required_argument, NULL, O_MAXRECV}, {"p2p-addr", required_argument, NULL, O_P2P_ADDR},
         {"help", no_argument, NULL, O_HELP},            {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
     };
     cfg->grpc_addr = DEFAULT_GRPC_ADDR;
     cfg->grpc_port = -1;
+    cfg->p2p_addr = DEFAULT_P2P_ADDR;
     cfg->log_level = SP_LOG_INFO;
     cfg->max_recv_bytes = 4u << 20;
     const char *data_dir = NULL;
@@ -186,6 +192,15 @@ static int parse_flags(int argc, char **argv, daemon_config *cfg)
             }
             cfg->p2p_port = (int)v;
             break;
+        case O_P2P_ADDR: {
+            struct in6_addr a6;
+            if (inet_pton(AF_INET, optarg, &a6) != 1 && inet_pton(AF_INET6, optarg, &a6) != 1) {
+                fprintf(stderr, "spacepandad: --p2p-addr: not an IPv4 or IPv6 address: %s\n", optarg);
+                return 2;
+            }
+            cfg->p2p_addr = optarg;
+            break;
+        }
         case O_DATA:
             data_dir = optarg;
             break;
@@ -384,7 +399,8 @@ static int run(daemon_state *d)
      * holds the lock the store's connection needs while a frame is being handed up. */
     {
         char path[PATH_MAX + 16], err[256];
-        net_node_config nc = {.listen_port = (uint16_t)cfg->p2p_port,
+        net_node_config nc = {.listen_host = cfg->p2p_addr,
+                              .listen_port = (uint16_t)cfg->p2p_port,
                               .on_msg = chat_channels_on_net};
         snprintf(path, sizeof path, "%s/net.db", cfg->data_dir);
         e = chat_channels_new(d->base, d->store, d->spaces, NULL, &d->channels);
