@@ -1318,6 +1318,8 @@ sp_err chat_channels_new(struct event_base *base, store_db *db, chat_spaces *spa
         c->cfg.commit_timeout_ms = 15000;
     if (!c->cfg.kp_publish_ms)
         c->cfg.kp_publish_ms = 1000;
+    if (!c->cfg.recv_commit_ms)
+        c->cfg.recv_commit_ms = 5;
     c->kp_timer = event_new(base, -1, EV_PERSIST, on_kp_timer, c);
     if (!c->kp_timer) {
         free(c);

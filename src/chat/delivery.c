@@ -16,7 +16,6 @@
 #include "store/spaces.h"
 
 #define GET_DEFAULT 50
-#define CHAT_RECV_COMMIT_MS 5 /* net_node_config.commit_delay_ms's default */
 #define GET_MAX 500
 
 /* ---- streams ------------------------------------------------------------------------------ */
@@ -114,7 +113,8 @@ static sp_err batch_add(chat_channels *c, chat_send_op *p)
      * read in it share one commit. A received message was already streamed; it is committed by
      * net's deferred log commit (net_store.c), or by this timer at the same delay if that does
      * not come first (the message did not arrive through a read). */
-    struct timeval tv = {0, p->is_send ? 0 : CHAT_RECV_COMMIT_MS * 1000};
+    unsigned ms = p->is_send ? 0 : c->cfg.recv_commit_ms;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     if (p->is_send || !evtimer_pending(c->flush_ev, NULL))
         evtimer_add(c->flush_ev, &tv);
     return SP_OK;
