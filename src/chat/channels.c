@@ -363,6 +363,20 @@ static sp_err on_channel_created(void *ctx, const store_channel *sc, const char 
     return e;
 }
 
+/* 1 if msg is an MLSMessage of the given wire format (public: a commit; private: an application
+ * message) for channel_id's group at epoch: what can be checked before any key is at hand, so
+ * that garbage is neither logged as a commit nor kept waiting for an epoch. */
+static int mls_frame_ok(sp_slice msg, const char *channel_id, uint64_t epoch, uint16_t wire)
+{
+    uint8_t gid[32];
+    mls_message_info mi;
+    if (sp_hex_decode(channel_id, 64, gid, sizeof gid) != SP_OK || mls_message_peek(msg.ptr, msg.len, &mi) != SP_OK)
+        return 0;
+    return mi.wire_format == wire && mi.group_id.len == sizeof gid && memcmp(mi.group_id.ptr, gid, sizeof gid) == 0 &&
+           mi.epoch == epoch &&
+           mi.content_type == (wire == MLS_WIRE_PRIVATE_MESSAGE ? MLS_CONTENT_APPLICATION : MLS_CONTENT_COMMIT);
+}
+
 /* ---- the orderer (on the home daemon) -------------------------------------------------------- */
 
 static void send_reject(chat_channels *c, const chat_commit_msg *m, uint64_t current, const char *why)
@@ -386,6 +400,27 @@ static void send_reject(chat_channels *c, const chat_commit_msg *m, uint64_t cur
     sp_buf_free(&b);
 }
 
+/* 1 if the commit could be applied: by a local member in its epoch when there is one (the home
+ * daemon's creator usually is), else by its framing alone. An epoch given to a commit nobody can
+ * apply would stop the channel: every later proposal would be built on an epoch already taken. */
+static int commit_verifies(chat_channels *c, chan *ch, const chat_commit_msg *m)
+{
+    if (!mls_frame_ok(m->commit, ch->id, m->epoch, MLS_WIRE_PUBLIC_MESSAGE))
+        return 0;
+    if (strcmp(m->proposer, c->self) == 0)
+        return 1; /* built here (and a member cannot stage its own commit) */
+    for (member *mb = ch->members; mb; mb = mb->next) {
+        if (mls_group_epoch(mb->g) != m->epoch)
+            continue;
+        mls_group *next = NULL;
+        mls_process_info info;
+        sp_err e = mls_group_stage(mb->g, m->commit.ptr, m->commit.len, &next, &info);
+        mls_group_free(next);
+        return e == SP_OK;
+    }
+    return 1;
+}
+
 /* Accepts the first commit of each epoch; raw is its encoding (re-broadcast as ACCEPTED). */
 static void orderer_decide(chat_channels *c, chan *ch, const chat_commit_msg *m, sp_slice raw)
 {
@@ -399,6 +434,12 @@ static void orderer_decide(chat_channels *c, chan *ch, const chat_commit_msg *m,
     }
     if (!found && ch->members)
         ord = mls_group_epoch(ch->members->g);
+    if (m->epoch == ord && !commit_verifies(c, ch, m)) {
+        SP_WARN("chat: channel %.16s: a commit for epoch %" PRIu64 " from %.16s does not verify; refused",
+                ch->id, m->epoch, m->proposer);
+        send_reject(c, m, ord, "the commit does not verify");
+        return;
+    }
     if (m->epoch != ord) {
         SP_DEBUG("chat: channel %.16s: commit for epoch %" PRIu64 " refused, epoch is %" PRIu64,
                  ch->id, m->epoch, ord);
@@ -529,16 +570,19 @@ static sp_err sync_roster(chat_channels *c, chan *ch, const mls_group *g)
 }
 
 /* Applies one accepted commit to every local member in its epoch, in one transaction. Returns 1
- * when some member moved on. */
+ * when some member moved on, -1 when members were in its epoch but none could apply it (it is not
+ * a valid commit of this group: the caller drops it from the log, so the real one can take its
+ * place), 0 otherwise. */
 static int apply_commit(chat_channels *c, chan *ch, const chat_commit_msg *m)
 {
     batch_flush(c); /* states on disk must include every message already read or sent */
     staged *list = NULL;
     chat_op *op = strcmp(m->proposer, c->self) == 0 ? find_op(ch, m->request_id) : NULL;
-    int any = 0;
+    int any = 0, wanted = 0;
     for (member *mb = ch->members; mb; mb = mb->next) {
         if (mls_group_epoch(mb->g) != m->epoch)
             continue;
+        wanted = 1;
         staged *s = calloc(1, sizeof *s);
         if (!s)
             break;
@@ -567,7 +611,7 @@ static int apply_commit(chat_channels *c, chan *ch, const chat_commit_msg *m)
         any = 1;
     }
     if (!any)
-        return 0;
+        return wanted ? -1 : 0;
 
     sp_err e = store_tx_begin(c->db);
     const mls_group *roster = NULL;
@@ -649,8 +693,13 @@ static void catch_up(chat_channels *c, chan *ch)
             if (!wanted)
                 continue;
             chat_commit_msg m;
-            if (chat_commit_decode(v[i].payload, v[i].len, &m) == SP_OK)
-                progress = apply_commit(c, ch, &m);
+            int r = chat_commit_decode(v[i].payload, v[i].len, &m) == SP_OK ? apply_commit(c, ch, &m) : -1;
+            if (r < 0) {
+                SP_ERROR("chat: channel %.16s: the logged commit of epoch %" PRIu64 " is not valid here; dropped",
+                         ch->id, v[i].origin_seq);
+                store_outbox_remove(c->db, v[i].id);
+            }
+            progress = r > 0;
         }
         /* prune what no member needs any more (joiners may need recent ones: keep a tail) */
         if (n > COMMIT_LOG_KEEP)
@@ -670,7 +719,7 @@ static void catch_up(chat_channels *c, chan *ch)
             event_active(op->kick, EV_TIMEOUT, 0);
         }
     }
-    delivery_drain(c, ch);
+    waitq_drain(c, ch);
 }
 
 static int commit_logged(chat_channels *c, const char *q, uint64_t epoch)
@@ -712,6 +761,11 @@ void chan_on_accepted(chat_channels *c, const char *origin, const chat_commit_ms
         strcmp(origin, known->home) != 0) {
         SP_WARN("chat: channel %.16s: an accepted commit from %.16s, which is not the home daemon, ignored",
                 m->channel_id, origin);
+        return;
+    }
+    if (!mls_frame_ok(m->commit, m->channel_id, m->epoch, MLS_WIRE_PUBLIC_MESSAGE)) {
+        SP_WARN("chat: channel %.16s: an accepted commit for epoch %" PRIu64 " that is not a commit of it, ignored",
+                m->channel_id, m->epoch);
         return;
     }
     queue_name(q, sizeof q, 'c', m->channel_id);
@@ -1359,10 +1413,23 @@ void chat_channels_set_net(chat_channels *c, net_node *node)
     c->node = node;
     snprintf(c->self, sizeof c->self, "%s", node ? net_node_peer_id(node) : "");
     if (node) {
+        waitq_resume(c);
         struct timeval tv = {c->cfg.kp_publish_ms / 1000, (c->cfg.kp_publish_ms % 1000) * 1000};
         event_add(c->kp_timer, &tv);
         event_active(c->kp_timer, EV_TIMEOUT, 0);
     }
+}
+
+/* 1 if m is for an epoch none of our members has reached: it would be kept until its commit. */
+static int app_would_wait(chat_channels *c, const chat_app_msg *m)
+{
+    chan *ch;
+    if (chan_get(c, m->channel_id, &ch) != SP_OK || !ch->members)
+        return 0;
+    for (member *mb = ch->members; mb; mb = mb->next)
+        if (mls_group_epoch(mb->g) >= m->epoch)
+            return 0;
+    return 1;
 }
 
 void chat_channels_on_net(void *arg, const net_msg *nm)
@@ -1396,8 +1463,12 @@ void chat_channels_on_net(void *arg, const net_msg *nm)
     }
     case CHAT_PT_APP: {
         chat_app_msg m;
-        if (!(e = chat_app_decode(nm->payload.ptr, nm->payload.len, &m)))
-            delivery_on_app(c, nm, &m, 0);
+        if (!(e = chat_app_decode(nm->payload.ptr, nm->payload.len, &m))) {
+            if (app_would_wait(c, &m) && !mls_frame_ok(m.message, m.channel_id, m.epoch, MLS_WIRE_PRIVATE_MESSAGE))
+                e = SP_ERR_INVALID;
+            else
+                delivery_on_app(c, nm, &m, 0);
+        }
         break;
     }
     case CHAT_PT_KP_USED: {

@@ -116,6 +116,14 @@ sp_err chan_mark_left(chat_channels *c, const char *channel_id, const char *user
 /* The seq after which a removed user sees nothing; 0 when they did not leave. */
 int64_t chan_left_seq(chat_channels *c, const char *channel_id, const char *user_id);
 
+/* waitq.c */
+/* Hands the messages waiting in ch's queue for an epoch a member has now reached to the receive
+ * path; each row is removed once what it carried is durable. */
+void waitq_drain(chat_channels *c, chan *ch);
+/* At start: drains the queues of every channel with a local member (rows whose epoch was reached
+ * just before a crash). */
+void waitq_resume(chat_channels *c);
+
 /* keydir.c */
 /* Normalises a key package given as MLSMessage or bare KeyPackage: msg receives the MLSMessage
  * bytes, identity (37 bytes) the credential's user id. SP_ERR_INVALID otherwise. */
