@@ -21,6 +21,7 @@
 
 static void op_submit(chat_op *op);
 static void op_finish(chat_op *op, sp_err e, const char *msg);
+static void op_lost(chat_op *op);
 static void catch_up(chat_channels *c, chan *ch);
 static sp_err do_join(chat_channels *c, const char *user_id, const chat_join_req *req,
                       const char *home_hint, char *channel_id, char *msg, size_t msglen);
@@ -421,6 +422,31 @@ static int commit_verifies(chat_channels *c, chan *ch, const chat_commit_msg *m)
     return 1;
 }
 
+/* 1 if m is the very proposal accepted for its epoch (proposed again by a restarted daemon). */
+static int accepted_is(chat_channels *c, chan *ch, const chat_commit_msg *m)
+{
+    char q[80];
+    queue_name(q, sizeof q, 'c', ch->id);
+    int64_t after = 0;
+    for (;;) {
+        store_frame *v = NULL;
+        size_t n = 0;
+        if (store_outbox_list(c->db, q, after, CHAT_QUEUE_SCAN, &v, &n) != SP_OK)
+            return 0;
+        int hit = 0;
+        for (size_t i = 0; i < n && !hit; i++) {
+            chat_commit_msg a;
+            hit = v[i].origin_seq == m->epoch && chat_commit_decode(v[i].payload, v[i].len, &a) == SP_OK &&
+                  a.request_id == m->request_id && strcmp(a.proposer, m->proposer) == 0;
+        }
+        if (n)
+            after = v[n - 1].id;
+        store_frames_free(v, n);
+        if (hit || n < CHAT_QUEUE_SCAN)
+            return hit;
+    }
+}
+
 /* Accepts the first commit of each epoch; raw is its encoding (re-broadcast as ACCEPTED). */
 static void orderer_decide(chat_channels *c, chan *ch, const chat_commit_msg *m, sp_slice raw)
 {
@@ -438,6 +464,10 @@ static void orderer_decide(chat_channels *c, chan *ch, const chat_commit_msg *m,
         SP_WARN("chat: channel %.16s: a commit for epoch %" PRIu64 " from %.16s does not verify; refused",
                 ch->id, m->epoch, m->proposer);
         send_reject(c, m, ord, "the commit does not verify");
+        return;
+    }
+    if (m->epoch < ord && accepted_is(c, ch, m)) {
+        SP_DEBUG("chat: channel %.16s: a repeat of the accepted commit of epoch %" PRIu64 " ignored", ch->id, m->epoch);
         return;
     }
     if (m->epoch != ord) {
@@ -480,52 +510,6 @@ static chat_op *find_op(chan *ch, uint64_t request_id)
         if (op->request_id == request_id)
             return op;
     return NULL;
-}
-
-/* Our staged state for a commit sent to the home daemon is also kept in the store, so that a
- * daemon restarted before the answer can still follow its own commit when it is accepted. */
-static void pend_key(char *out, size_t cap, const char *channel_id, uint64_t request_id)
-{
-    snprintf(out, cap, "pend:%s:%016" PRIx64, channel_id, request_id);
-}
-
-static sp_err pend_save(chat_channels *c, const chat_op *op)
-{
-    char key[120];
-    pend_key(key, sizeof key, op->ch->id, op->request_id);
-    sp_buf b;
-    sp_buf_init(&b);
-    sp_err e = sp_buf_append(&b, op->user_id, 36);
-    if (!e)
-        e = mls_group_save(op->next_state, &b);
-    if (!e)
-        e = store_meta_put(c->db, key, b.data, b.len);
-    sp_buf_free_secret(&b);
-    return e;
-}
-
-static void pend_drop(chat_channels *c, const char *channel_id, uint64_t request_id)
-{
-    char key[120];
-    pend_key(key, sizeof key, channel_id, request_id);
-    store_meta_put(c->db, key, (const uint8_t *)"", 0);
-}
-
-/* The staged state of our own commit request_id for user_id, from the store; NULL if none. */
-static mls_group *pend_load(chat_channels *c, const char *channel_id, uint64_t request_id, const char *user_id)
-{
-    char key[120];
-    uint8_t *v = NULL;
-    size_t n = 0;
-    pend_key(key, sizeof key, channel_id, request_id);
-    if (store_meta_get(c->db, key, &v, &n) != SP_OK)
-        return NULL;
-    mls_group *g = NULL;
-    if (n > 36 && memcmp(v, user_id, 36) == 0 && mls_group_load(v + 36, n - 36, NULL, &g) != SP_OK)
-        g = NULL;
-    OPENSSL_cleanse(v, n);
-    free(v);
-    return g;
 }
 
 typedef struct staged {
@@ -587,13 +571,9 @@ static int apply_commit(chat_channels *c, chan *ch, const chat_commit_msg *m)
         if (!s)
             break;
         s->m = mb;
-        mls_group *own = NULL;
         if (op && strcmp(op->user_id, mb->user_id) == 0 && op->next_state && op->epoch == m->epoch) {
-            s->next_state = op->next_state;
+            s->next_state = op->next_state; /* our own commit: the state we staged */
             op->next_state = NULL;
-        } else if (!op && strcmp(m->proposer, c->self) == 0 &&
-                   (own = pend_load(c, ch->id, m->request_id, mb->user_id)) != NULL) {
-            s->next_state = own; /* our own commit, accepted after a restart */
         } else {
             mls_process_info info;
             sp_err e = mls_group_stage(mb->g, m->commit.ptr, m->commit.len, &s->next_state, &info);
@@ -625,6 +605,8 @@ static int apply_commit(chat_channels *c, chan *ch, const chat_commit_msg *m)
             roster = s->next_state;
         }
     }
+    if (!e && op)
+        e = pend_remove(c, op);
     if (!e && roster)
         e = sync_roster(c, ch, roster);
     else if (!e)
@@ -662,11 +644,16 @@ static int apply_commit(chat_channels *c, chan *ch, const chat_commit_msg *m)
         free(list);
         list = n;
     }
-    if (strcmp(m->proposer, c->self) == 0)
-        pend_drop(c, ch->id, m->request_id);
     SP_DEBUG("chat: channel %.16s: epoch %" PRIu64 " applied", ch->id, m->epoch + 1);
     if (op)
         op_finish(op, SP_OK, NULL);
+    /* Our other proposals for that epoch have lost it: the home daemon accepts one commit per
+     * epoch. Rebuilt without waiting for its refusal (which may never come back to us). */
+    for (chat_op *o = ch->ops, *next; o; o = next) {
+        next = o->next; /* op_lost may finish o */
+        if (o->state == OP_WAIT && o->epoch == m->epoch)
+            op_lost(o);
+    }
     return 1;
 }
 
@@ -714,8 +701,8 @@ static void catch_up(chat_channels *c, chan *ch)
     /* rebuild the commits that lost their epoch, now that we have moved on */
     for (chat_op *op = ch->ops; op; op = op->next) {
         member *mb = chan_member(ch, op->user_id);
-        if (op->retry && (!mb || mls_group_epoch(mb->g) > op->epoch)) {
-            op->retry = 0;
+        if (op->state == OP_LOST && (!mb || mls_group_epoch(mb->g) > op->epoch)) {
+            op->state = OP_BUILD;
             event_active(op->kick, EV_TIMEOUT, 0);
         }
     }
@@ -811,20 +798,19 @@ void chan_on_reject(chat_channels *c, const char *origin, const chat_reject_msg 
         return;
     if (origin && strcmp(origin, c->self) != 0 && strcmp(origin, ch->home) != 0)
         return; /* only the orderer may say no */
-    pend_drop(c, ch->id, m->request_id);
     chat_op *op = find_op(ch, m->request_id);
-    if (!op)
-        return;
-    mls_group_free(op->next_state);
-    op->next_state = NULL;
-    mls_commit_out_free(&op->out);
-    if (op->attempts >= MAX_ATTEMPTS) {
-        op_finish(op, SP_ERR_AGAIN, "the commit lost its epoch too many times; try again");
+    if (!op || op->state != OP_WAIT || op->epoch != m->epoch)
+        return; /* an answer to a proposal we have already given up (or a repeat) */
+    char why[120];
+    snprintf(why, sizeof why, "the channel's home daemon refused the commit: %.*s",
+             (int)(m->reason.len > 80 ? 80 : m->reason.len), (const char *)m->reason.ptr);
+    if (m->current_epoch <= op->epoch) {
+        /* not a lost race (the orderer is not past our epoch): trying again would change nothing */
+        op_finish(op, SP_ERR_STATE, why);
         return;
     }
-    SP_DEBUG("chat: channel %.16s: commit of epoch %" PRIu64 " rejected (%.*s); will retry", ch->id,
-             m->epoch, (int)m->reason.len, (const char *)m->reason.ptr);
-    op->retry = 1;
+    SP_DEBUG("chat: channel %.16s: commit of epoch %" PRIu64 " rejected (%s); will retry", ch->id, m->epoch, why);
+    op_lost(op);
     catch_up(c, ch);
 }
 
@@ -878,9 +864,31 @@ static void op_reply(chat_op *op, sp_err e, const char *msg)
 
 static void op_finish(chat_op *op, sp_err e, const char *msg)
 {
+    if (pend_remove(op->c, op) != SP_OK)
+        SP_ERROR("chat: channel %.16s: cannot forget a finished commit", op->ch->id);
     op_unlink(op);
     op_reply(op, e, msg);
     op_free(op);
+}
+
+/* The proposal in flight has lost its epoch: drop its staged state and rebuild it once our member
+ * has moved on (catch_up), unless it should not be tried again. An invite whose client is gone is
+ * not: its Welcome would reach nobody. */
+static void op_lost(chat_op *op)
+{
+    mls_group_free(op->next_state);
+    op->next_state = NULL;
+    mls_commit_out_free(&op->out);
+    if (op->attempts >= MAX_ATTEMPTS) {
+        op_finish(op, SP_ERR_AGAIN, "the commit lost its epoch too many times; try again");
+        return;
+    }
+    if (op->kind == OP_INVITE && !op->cb) {
+        SP_INFO("chat: channel %.16s: an invite lost its epoch and its client is gone; not retried", op->ch->id);
+        op_finish(op, SP_ERR_AGAIN, NULL);
+        return;
+    }
+    op->state = OP_LOST; /* its row stays until the rebuilt proposal replaces it: a restart rebuilds it */
 }
 
 static void on_op_timeout(evutil_socket_t fd, short what, void *arg)
@@ -925,6 +933,8 @@ static sp_err fill_commit_msg(chat_channels *c, chat_op *op, chat_commit_msg *cm
 static void op_submit(chat_op *op)
 {
     chat_channels *c = op->c;
+    if (op->state != OP_BUILD)
+        return; /* a proposal is out, or waits for our member to move on */
     batch_flush(c);
     member *mb = chan_member(op->ch, op->user_id);
     if (!mb) {
@@ -977,12 +987,14 @@ static void op_submit(chat_op *op)
         op_finish(op, e, NULL);
         return;
     }
+    op->state = OP_WAIT;
     if (chan_is_home(c, op->ch)) {
         orderer_decide(c, op->ch, &cm, sp_buf_slice(&raw)); /* may finish op */
     } else if (!op->ch->home[0]) {
         op_finish(op, SP_ERR_AGAIN, "the channel's home daemon is not known yet");
     } else {
-        e = pend_save(c, op);
+        /* kept before it leaves: a restarted daemon must follow or rebuild it (pending.c) */
+        e = pend_put(c, op, sp_buf_slice(&raw));
         if (!e)
             e = net_node_unicast(c->node, op->ch->home, CHAT_PT_COMMIT_PROPOSE, raw.data, raw.len, NULL);
         if (e)
@@ -1034,21 +1046,14 @@ static sp_err check_not_member(const member *mb, const char *target, char *msg, 
     return SP_OK;
 }
 
-/* Common start of the three commit operations: checks membership and queues the op. */
-static sp_err op_start(chat_channels *c, int kind, const char *user_id, const char *channel_id,
-                       const char *target, sp_buf *kp, chat_commit_cb cb, void *arg, chat_op **out,
-                       char *msg, size_t msglen)
+/* A new operation linked into ch, its client timer running, its kick not yet due; kp (may be
+ * NULL) is taken over. NULL when out of memory. */
+static chat_op *op_new(chat_channels *c, chan *ch, int kind, const char *user_id, const char *target,
+                       sp_buf *kp, chat_commit_cb cb, void *arg)
 {
-    chan *ch;
-    member *mb;
-    sp_err e = find_member(c, user_id, channel_id, &ch, &mb, msg, msglen);
-    if (e)
-        return e;
-    if (kind != OP_REMOVE && (e = check_not_member(mb, target, msg, msglen)) != SP_OK)
-        return e;
     chat_op *op = calloc(1, sizeof *op);
     if (!op)
-        return SP_ERR_NOMEM;
+        return NULL;
     op->c = c;
     op->ch = ch;
     op->kind = kind;
@@ -1066,10 +1071,88 @@ static sp_err op_start(chat_channels *c, int kind, const char *user_id, const ch
     op->kick = evtimer_new(c->base, on_op_start, op);
     if (!op->timer || !op->kick || evtimer_add(op->timer, &tmo) != 0) {
         op_free(op);
-        return SP_ERR_NOMEM;
+        return NULL;
     }
     op->next = ch->ops;
     ch->ops = op;
+    return op;
+}
+
+/* At start: the commits we had proposed to another daemon when we stopped (pending.c). One still
+ * in our member's epoch waits for its answer again — and is proposed again, since a crash may have
+ * come before it left (the orderer ignores a repeat of a commit it accepted). One whose epoch our
+ * member has passed lost it: it is rebuilt now. Nothing is answered to a client (it is gone). */
+static void ops_resume(chat_channels *c)
+{
+    store_frame *v = NULL;
+    size_t n = 0;
+    if (pend_list(c, &v, &n) != SP_OK)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        pend_rec r;
+        chan *ch = NULL;
+        member *mb = NULL;
+        mls_group *staged = NULL;
+        sp_err e = pend_decode(&v[i], &r);
+        if (!e)
+            e = chan_get(c, r.channel_id, &ch);
+        if (!e && !(mb = chan_member(ch, r.user_id)))
+            e = SP_ERR_PERMISSION;
+        uint64_t now = mb ? mls_group_epoch(mb->g) : 0;
+        if (!e && (now < r.epoch || (r.kind == OP_INVITE && now > r.epoch)))
+            e = SP_ERR_STATE; /* an invite that lost its epoch: its Welcome would reach nobody */
+        if (!e && now == r.epoch)
+            e = mls_group_load(r.state.ptr, r.state.len, NULL, &staged);
+        sp_buf kp;
+        sp_buf_init(&kp);
+        if (!e)
+            e = sp_buf_append(&kp, r.kp.ptr, r.kp.len);
+        chat_op *op = NULL;
+        if (!e && !(op = op_new(c, ch, r.kind, r.user_id, r.target, &kp, NULL, NULL)))
+            e = SP_ERR_NOMEM;
+        sp_buf_free(&kp);
+        if (e) {
+            SP_INFO("chat: a commit pending at our last stop is dropped: %s", sp_strerror(e));
+            mls_group_free(staged);
+            store_outbox_remove(c->db, v[i].id);
+            continue;
+        }
+        op->pend_row = r.row;
+        op->epoch = r.epoch;
+        op->request_id = r.request_id;
+        op->attempts = 1;
+        if (now == r.epoch) {
+            op->next_state = staged;
+            op->state = OP_WAIT;
+            if (ch->home[0] && strcmp(ch->home, c->self) != 0 &&
+                net_node_unicast(c->node, ch->home, CHAT_PT_COMMIT_PROPOSE, r.proposal.ptr, r.proposal.len, NULL) != SP_OK)
+                SP_WARN("chat: channel %.16s: cannot propose our pending commit again", ch->id);
+        } else {
+            op->state = OP_BUILD;
+            event_active(op->kick, EV_TIMEOUT, 0);
+        }
+        SP_INFO("chat: channel %.16s: our commit of epoch %" PRIu64 " (%s) resumed: %s", ch->id, r.epoch,
+                r.kind == OP_REMOVE ? "remove" : r.kind == OP_ADD ? "add" : "invite",
+                now == r.epoch ? "waiting for the home daemon" : "lost its epoch, rebuilt");
+    }
+    store_frames_free(v, n);
+}
+
+/* Common start of the three commit operations: checks membership and queues the op. */
+static sp_err op_start(chat_channels *c, int kind, const char *user_id, const char *channel_id,
+                       const char *target, sp_buf *kp, chat_commit_cb cb, void *arg, chat_op **out,
+                       char *msg, size_t msglen)
+{
+    chan *ch;
+    member *mb;
+    sp_err e = find_member(c, user_id, channel_id, &ch, &mb, msg, msglen);
+    if (e)
+        return e;
+    if (kind != OP_REMOVE && (e = check_not_member(mb, target, msg, msglen)) != SP_OK)
+        return e;
+    chat_op *op = op_new(c, ch, kind, user_id, target, kp, cb, arg);
+    if (!op)
+        return SP_ERR_NOMEM;
     event_active(op->kick, EV_TIMEOUT, 0);
     if (out)
         *out = op;
@@ -1413,6 +1496,7 @@ void chat_channels_set_net(chat_channels *c, net_node *node)
     c->node = node;
     snprintf(c->self, sizeof c->self, "%s", node ? net_node_peer_id(node) : "");
     if (node) {
+        ops_resume(c);
         waitq_resume(c);
         struct timeval tv = {c->cfg.kp_publish_ms / 1000, (c->cfg.kp_publish_ms % 1000) * 1000};
         event_add(c->kp_timer, &tv);
