@@ -605,8 +605,11 @@ static int apply_commit(chat_channels *c, chan *ch, const chat_commit_msg *m)
             roster = s->next_state;
         }
     }
-    if (!e && op)
-        e = pend_remove(c, op);
+    if (!e && op && op->pend_row) {
+        e = store_outbox_remove(c->db, op->pend_row); /* our pending row goes with the commit */
+        if (e == SP_ERR_NOT_FOUND)
+            e = SP_OK;
+    }
     if (!e && roster)
         e = sync_roster(c, ch, roster);
     else if (!e)
@@ -629,6 +632,8 @@ static int apply_commit(chat_channels *c, chan *ch, const chat_commit_msg *m)
         chan_reload(c, ch);
         return 0;
     }
+    if (op)
+        op->pend_row = 0;
     while (list) {
         staged *n = list->next;
         if (list->removed) {
