@@ -1403,10 +1403,10 @@ static sp_err do_join(chat_channels *c, const char *user_id, const chat_join_req
         e = member_save(c, &tmp, user_id, g);
     if (!e)
         e = sync_roster(c, &tmp, g);
-    if (!e)
-        e = store_keypkg_delete(c->db, ref, sizeof ref);
     if (!e && home_hint)
-        keydir_consumed(c, user_id, ref); /* auto-join: a published key package was used */
+        e = keydir_join_used(c, user_id, ref); /* auto-join: a published key package, kept a while */
+    else if (!e)
+        e = store_keypkg_delete(c->db, ref, sizeof ref);
     if (!e) {
         char key[160];
         snprintf(key, sizeof key, "left:%s:%s", id, user_id);
@@ -1460,6 +1460,8 @@ sp_err chat_channels_new(struct event_base *base, store_db *db, chat_spaces *spa
         c->cfg.commit_timeout_ms = 15000;
     if (!c->cfg.kp_publish_ms)
         c->cfg.kp_publish_ms = 1000;
+    if (!c->cfg.kp_grace_ms)
+        c->cfg.kp_grace_ms = 60000;
     c->kp_timer = event_new(base, -1, EV_PERSIST, on_kp_timer, c);
     if (!c->kp_timer) {
         free(c);

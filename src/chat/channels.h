@@ -40,6 +40,8 @@ typedef struct chat_sub chat_sub;
 typedef struct {
     unsigned commit_timeout_ms;   /* (15000) how long a commit waits for the home daemon */
     unsigned kp_publish_ms;       /* (1000) how often local users' directory key packages are checked */
+    unsigned kp_grace_ms;         /* (60000) how long a directory key package stays joinable after
+                                   * its first use (see keydir_join_used in keydir.c) */
 } chat_channels_config;
 
 /* base, db and spaces are borrowed. cfg may be NULL. Installs itself as spaces' channel hook. */

@@ -162,6 +162,10 @@ sp_err keypackage_for_welcome(chat_channels *c, const mls_welcome *w, uint8_t re
                               char owner[37], uint8_t **priv, size_t *priv_len);
 /* A published directory key package was used: publish another. */
 void keydir_consumed(chat_channels *c, const char *user_id, const uint8_t ref[MLS_HASH_LEN]);
+/* A Welcome made for our published key package ref was joined (inside the join's transaction): the
+ * first time, it is counted as consumed and its private keys are kept cfg.kp_grace_ms more; a later
+ * Welcome for it (a second daemon took it at the same moment) is joined with them too. */
+sp_err keydir_join_used(chat_channels *c, const char *user_id, const uint8_t ref[MLS_HASH_LEN]);
 void keydir_on_used(chat_channels *c, const char *origin, const chat_kp_used_msg *m);
 /* Takes a key package of user_id from the directory (kp: MLSMessage bytes) and tells every daemon
  * it is used. SP_ERR_NOT_FOUND when none is known. */

@@ -22,6 +22,7 @@
 #include "chat/net_store.h"
 #include "chat/protocol.h"
 #include "chat/spaces.h"
+#include "mls/codec.h"
 #include "net/identity.h"
 #include "net/node.h"
 #include "store/messages.h"
@@ -59,6 +60,10 @@ typedef struct {
     size_t n_held;
     frame_copy last_app;         /* the last APP frame seen */
     int hold_app;                /* keep APP frames in held_app instead of handing them up */
+    int hold_used;               /* drop KP_USED frames (they are "not there yet") */
+    uint8_t welcome_ref[2][32];  /* the key package refs of the first two auto-join Welcomes seen */
+    int n_welcomes;
+    char watch_joiner[37];       /* whose Welcomes to look at */
     frame_copy held_app;
     int seen[16];                /* frames handed to the hook, by ptype & 0xf */
 } dmn;
@@ -87,6 +92,20 @@ static void hook(void *arg, const net_msg *m)
     d->seen[m->ptype & 0xf]++;
     if (m->ptype == CHAT_PT_APP)
         copy_frame(&d->last_app, m);
+    if (d->hold_used && m->ptype == CHAT_PT_KP_USED)
+        return;
+    chat_commit_msg cm;
+    if (m->ptype == CHAT_PT_COMMIT_ACCEPTED && d->n_welcomes < 2 &&
+        chat_commit_decode(m->payload.ptr, m->payload.len, &cm) == SP_OK && cm.auto_join && cm.welcome.len &&
+        strcmp(cm.joiner, d->watch_joiner) == 0) {
+        mls_message w;
+        memset(&w, 0, sizeof w);
+        if (mls_message_decode(cm.welcome.ptr, cm.welcome.len, &w) == SP_OK) {
+            if (w.welcome.n_secrets == 1 && w.welcome.secrets[0].new_member.len == 32)
+                memcpy(d->welcome_ref[d->n_welcomes++], w.welcome.secrets[0].new_member.data, 32);
+            mls_message_free(&w);
+        }
+    }
     if (d->hold_app && m->ptype == CHAT_PT_APP) {
         copy_frame(&d->held_app, m);
         return;
@@ -104,7 +123,7 @@ static void dmn_start(dmn *d)
     snprintf(path, sizeof path, "%s/spacepanda.db", d->dir);
     CHECK(store_open(path, &d->db, why, sizeof why) == SP_OK);
     CHECK(chat_spaces_new(d->db, &d->sp) == SP_OK);
-    chat_channels_config cc = {.commit_timeout_ms = 3000, .kp_publish_ms = 200};
+    chat_channels_config cc = {.commit_timeout_ms = 3000, .kp_publish_ms = 200, .kp_grace_ms = 1500};
     CHECK(chat_channels_new(base, d->db, d->sp, &cc, &d->c) == SP_OK);
     CHECK(net_identity_load_or_create(d->dir, &d->id) == SP_OK);
     snprintf(path, sizeof path, "%s/net.db", d->dir);
@@ -361,7 +380,7 @@ static int has(void *arg)
 
 /* ---- the test ------------------------------------------------------------------------------- */
 
-static dmn A = {.name = "A"}, B = {.name = "B"};
+static dmn A = {.name = "A"}, B = {.name = "B"}, Z = {.name = "Z"};
 static char alice[37], carol[37], bob[37], ch[65], space_id[65];
 
 static void test_errors_before_join(void)
@@ -645,6 +664,89 @@ static void test_remove(void)
     CHECK(count_content(&B, bob, ch, "hello bob") == 1 && count_content(&B, bob, ch, "after bob left") == 0);
 }
 
+static int knows_dave(void *arg)
+{
+    const char *dave = arg;
+    char *peer = NULL, *name = NULL;
+    int ok = store_known_user_get(A.db, dave, &peer, &name) == SP_OK;
+    free(peer);
+    free(name);
+    peer = name = NULL;
+    ok = ok && store_known_user_get(B.db, dave, &peer, &name) == SP_OK;
+    free(peer);
+    free(name);
+    return ok;
+}
+
+typedef struct {
+    const char *ch1, *ch2, *user;
+} two_chans;
+
+static int in_both(void *arg)
+{
+    two_chans *t = arg;
+    return epoch_of(&Z, t->ch1, t->user) >= 0 && epoch_of(&Z, t->ch2, t->user) >= 0;
+}
+
+static int grace_over(void *arg)
+{
+    char owner[37];
+    uint8_t *kp = NULL, *priv = NULL;
+    size_t kp_len = 0, priv_len = 0;
+    sp_err e = store_keypkg_get(Z.db, arg, 32, owner, &kp, &kp_len, &priv, &priv_len);
+    free(kp);
+    free(priv);
+    return e == SP_ERR_NOT_FOUND;
+}
+
+/* A and B take the same directory key package of dave (on Z) at the same moment — B has not heard
+ * A's KP_USED — each adding him to a channel of its own. Z joins both: the key package stays
+ * joinable for a grace period after its first use, then its private keys are deleted. */
+static void test_kp_race(void)
+{
+    char dave[37], ch2[65], msg[200];
+    snprintf(Z.dir, sizeof Z.dir, "%s/z", tmpdir);
+    mkdir(Z.dir, 0700);
+    dmn_start(&Z);
+    make_user(&Z, "dave", dave);
+    snprintf(Z.watch_joiner, sizeof Z.watch_joiner, "%s", dave);
+    B.hold_used = 1;
+    link_up(&Z, &A);
+    link_up(&Z, &B);
+    CHECK_MSG(run_until(knows_dave, dave, 5000), "A and B have dave's key packages");
+    store_space sp;
+    store_channel sc;
+    memset(&sp, 0, sizeof sp);
+    memset(&sc, 0, sizeof sc);
+    CHECK(chat_space_create(B.sp, bob, "Bob's", "", 0, &sp) == SP_OK);
+    CHECK(chat_channel_create(B.sp, bob, sp.id, "random", "", 0, &sc) == SP_OK);
+    snprintf(ch2, sizeof ch2, "%s", sc.id);
+    store_space_clear(&sp);
+    store_channel_clear(&sc);
+    commit_res ra = {0}, rb = {0};
+    CHECK(chat_add_member(A.c, alice, ch, dave, on_commit, &ra, NULL, msg, sizeof msg) == SP_OK);
+    CHECK(chat_add_member(B.c, bob, ch2, dave, on_commit, &rb, NULL, msg, sizeof msg) == SP_OK);
+    CHECK(run_until(commit_done, &ra, 3000) && ra.err == SP_OK);
+    CHECK(run_until(commit_done, &rb, 3000) && rb.err == SP_OK);
+    commit_res_free(&ra);
+    commit_res_free(&rb);
+    two_chans t = {ch, ch2, dave};
+    CHECK_MSG(run_until(in_both, &t, 5000), "dave's daemon joined both channels");
+    CHECK_MSG(Z.n_welcomes == 2 && memcmp(Z.welcome_ref[0], Z.welcome_ref[1], 32) == 0,
+              "both Welcomes were made for one key package (%d seen)", Z.n_welcomes);
+    CHECK(send_text(&A, alice, ch, "to dave in general") == SP_OK);
+    CHECK(send_text(&B, bob, ch2, "to dave in random") == SP_OK);
+    has_arg h1 = {&Z, dave, ch, "to dave in general", 1}, h2 = {&Z, dave, ch2, "to dave in random", 1};
+    CHECK(run_until(has, &h1, 3000) && run_until(has, &h2, 3000));
+    CHECK(send_text(&Z, dave, ch2, "dave in random") == SP_OK);
+    has_arg h3 = {&B, bob, ch2, "dave in random", 1};
+    CHECK(run_until(has, &h3, 3000));
+    if (Z.n_welcomes >= 1)
+        CHECK_MSG(run_until(grace_over, Z.welcome_ref[0], 5000), "the key package is deleted after the grace period");
+    B.hold_used = 0;
+    dmn_stop(&Z);
+}
+
 int main(void)
 {
     sp_log_set_level(SP_LOG_ERROR);
@@ -680,6 +782,7 @@ int main(void)
     test_future_epoch();
     test_resume_drain();
     test_remove();
+    test_kp_race();
 
     dmn_stop(&B);
     dmn_stop(&A);
