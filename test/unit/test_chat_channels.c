@@ -59,6 +59,7 @@ typedef struct {
     frame_copy held[HELD_MAX];
     size_t n_held;
     frame_copy last_app;         /* the last APP frame seen */
+    frame_copy last_acc;         /* the last COMMIT_ACCEPTED frame seen */
     int hold_app;                /* keep APP frames in held_app instead of handing them up */
     int hold_used;               /* drop KP_USED frames (they are "not there yet") */
     uint8_t welcome_ref[2][32];  /* the key package refs of the first two auto-join Welcomes seen */
@@ -92,6 +93,8 @@ static void hook(void *arg, const net_msg *m)
     d->seen[m->ptype & 0xf]++;
     if (m->ptype == CHAT_PT_APP)
         copy_frame(&d->last_app, m);
+    if (m->ptype == CHAT_PT_COMMIT_ACCEPTED)
+        copy_frame(&d->last_acc, m);
     if (d->hold_used && m->ptype == CHAT_PT_KP_USED)
         return;
     chat_commit_msg cm;
@@ -533,6 +536,29 @@ static void test_hostile_payloads(void)
     CHECK(chat_reject_encode(&rj, &cut) == SP_OK);
     net_msg rej = {.origin = rnd, .seq = 3, .ptype = CHAT_PT_COMMIT_REJECTED, .unicast = 1, .payload = {cut.data, cut.len}};
     chat_channels_on_net(B.c, &rej);
+    /* at the home daemon: a proposal for the current epoch, framed right (a real commit with its
+     * epoch patched) but whose signature cannot verify, is refused and takes no epoch */
+    snapshot a0 = snap(&A, ch, alice);
+    chat_commit_msg old;
+    CHECK(B.last_acc.payload.len > 0 &&
+          chat_commit_decode(B.last_acc.payload.data, B.last_acc.payload.len, &old) == SP_OK);
+    sp_buf forged;
+    sp_buf_init(&forged);
+    sp_buf_append(&forged, old.commit.ptr, old.commit.len);
+    /* PublicMessage: version, wire format, group id <1-byte varint length + 32>, then the epoch */
+    CHECK(forged.len > 45 && forged.data[4] == 32);
+    for (int i = 0; i < 8; i++)
+        forged.data[37 + i] = (uint8_t)((uint64_t)a0.epoch >> (56 - 8 * i));
+    chat_commit_msg fp = old;
+    fp.epoch = (uint64_t)a0.epoch;
+    fp.commit = sp_buf_slice(&forged);
+    snprintf(fp.proposer, sizeof fp.proposer, "%s", rnd);
+    sp_buf_reset(&cut);
+    CHECK(chat_commit_encode(&fp, &cut) == SP_OK);
+    net_msg prop = {.origin = rnd, .seq = 4, .ptype = CHAT_PT_COMMIT_PROPOSE, .unicast = 1, .payload = {cut.data, cut.len}};
+    chat_channels_on_net(A.c, &prop);
+    CHECK_MSG(same(a0, snap(&A, ch, alice)), "the home daemon refused a commit that does not verify");
+    sp_buf_free(&forged);
     run_for(50);
     snapshot after = snap(&B, ch, bob);
     CHECK_MSG(same(before, after), "B unchanged: seq %lld/%lld, waiting %zu/%zu, commits %zu/%zu, epoch %lld/%lld",
@@ -628,11 +654,21 @@ static void test_resume_drain(void)
     CHECK(store_open(path, &B.db, why, sizeof why) == SP_OK);
     CHECK(store_outbox_add(B.db, q, B.held_app.origin, B.held_app.seq, CHAT_PT_APP, B.held_app.payload.data,
                            B.held_app.payload.len, NULL) == SP_OK);
+    /* pending-commit rows that do not hold together are dropped at start, nothing else happens */
+    uint8_t junk[64] = {1, 2};
+    uint8_t trunc[] = {1, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 36};
+    CHECK(store_outbox_add(B.db, "pend", ch, 1, 3, junk, sizeof junk, NULL) == SP_OK);
+    CHECK(store_outbox_add(B.db, "pend", "not-a-channel", 1, 3, junk, sizeof junk, NULL) == SP_OK);
+    CHECK(store_outbox_add(B.db, "pend", ch, 1, 3, trunc, sizeof trunc, NULL) == SP_OK);
     store_close(B.db);
     B.db = NULL;
     dmn_start(&B);
     CHECK_MSG(count_content(&B, bob, ch, "waiting at a crash") == 1, "drained at start");
     CHECK(queue_len(&B, 'a', ch) == 0);
+    store_frame *v = NULL;
+    size_t n = 9;
+    CHECK(store_outbox_list(B.db, "pend", 0, 10, &v, &n) == SP_OK && n == 0);
+    store_frames_free(v, n);
     sp_buf_free(&B.held_app.payload);
     link_up(&A, &B);
 }
@@ -787,6 +823,10 @@ int main(void)
     dmn_stop(&B);
     dmn_stop(&A);
     sp_buf_free(&A.last_app.payload);
+    sp_buf_free(&A.last_acc.payload);
+    sp_buf_free(&B.last_acc.payload);
+    sp_buf_free(&Z.last_app.payload);
+    sp_buf_free(&Z.last_acc.payload);
     sp_buf_free(&B.last_app.payload);
     event_base_free(base);
     char cmd[300];
