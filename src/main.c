@@ -396,7 +396,7 @@ static int run(daemon_state *d)
         if (!e) {
             /* the engine's group commit runs inside net's log flush: see chat/net_store.h */
             net_persist *wrapped = NULL;
-            e = chat_net_persist_wrap(d->net_persist, d->channels, &wrapped);
+            e = chat_net_persist_wrap(d->net_persist, d->channels, net_identity_pubkey(d->net_id), &wrapped);
             if (!e)
                 d->net_persist = wrapped;
         }

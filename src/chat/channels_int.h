@@ -80,6 +80,7 @@ struct chat_send_op {
     store_message m;           /* owns its strings */
     int is_send;
     int dup;                   /* already stored: not pushed again */
+    int streamed;              /* a received message, pushed to streams as soon as it was read */
     sp_buf wire;               /* a send's APP payload, broadcast once durable */
     chat_send_cb cb;
     void *arg;
@@ -96,6 +97,8 @@ struct chat_channels {
     struct event *kp_timer;
     struct chat_send_op *batch, **batch_tail;  /* the group commit's queue */
     struct event *flush_ev;
+    int batch_tx;               /* the group commit's transaction is open (delivery.c) */
+    sp_err batch_tx_result;     /* what committing it returned, once batch_commit_now did */
 };
 
 /* channels.c */
@@ -176,6 +179,9 @@ sp_err keydir_take(chat_channels *c, const char *user_id, sp_buf *kp);
  * Called before anything else writes member states (commits, joins) so the order on disk is the
  * order in memory. */
 void batch_flush(chat_channels *c);
+/* Commits the group commit's open transaction now (net's sync for the frames we originate, which
+ * were appended into it); SP_OK when none is open. */
+sp_err batch_commit_now(chat_channels *c);
 /* Drops the queue without writing (shutdown): callbacks do not run. */
 void batch_discard(chat_channels *c);
 void delivery_on_app(chat_channels *c, const net_msg *nm, const chat_app_msg *m, int from_queue);

@@ -15,7 +15,7 @@
 /* 'SPND': marks the file as ours so we never migrate someone else's database. */
 #define STORE_APPLICATION_ID 0x53504e44
 
-_Static_assert(STORE_SCHEMA_VERSION == 3, "add the migration step and bump the version together");
+_Static_assert(STORE_SCHEMA_VERSION == 4, "add the migration step and bump the version together");
 
 int64_t store_now_ms(void)
 {

@@ -132,7 +132,7 @@ static void dmn_start(dmn *d)
     snprintf(path, sizeof path, "%s/net.db", d->dir);
     net_persist *inner = NULL;
     CHECK(net_persist_sqlite_open(path, &inner) == SP_OK);
-    CHECK(chat_net_persist_wrap(inner, d->c, &d->np) == SP_OK);
+    CHECK(chat_net_persist_wrap(inner, d->c, net_identity_pubkey(d->id), &d->np) == SP_OK);
     net_node_config nc = {.listen_port = d->port, .on_msg = hook, .on_msg_arg = d,
                           .backoff_min_ms = 20, .backoff_max_ms = 200};
     CHECK(net_node_new(base, d->id, d->np, &nc, &d->node) == SP_OK);
