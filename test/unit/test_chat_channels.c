@@ -8,6 +8,7 @@
  * create / invite / join / send / receive / remove through the API, its error paths, and
  * malformed or misdirected payloads given to the receive path, which change nothing.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,9 @@ typedef struct {
     frame_copy last_acc;         /* the last COMMIT_ACCEPTED frame seen */
     int hold_app;                /* keep APP frames in held_app instead of handing them up */
     int hold_used;               /* drop KP_USED frames (they are "not there yet") */
+    int hold_propose;            /* keep COMMIT_PROPOSE frames in held_prop */
+    frame_copy held_prop[4];
+    size_t n_prop;
     uint8_t welcome_ref[2][32];  /* the key package refs of the first two auto-join Welcomes seen */
     int n_welcomes;
     char watch_joiner[37];       /* whose Welcomes to look at */
@@ -97,6 +101,10 @@ static void hook(void *arg, const net_msg *m)
         copy_frame(&d->last_acc, m);
     if (d->hold_used && m->ptype == CHAT_PT_KP_USED)
         return;
+    if (d->hold_propose && m->ptype == CHAT_PT_COMMIT_PROPOSE && d->n_prop < 4) {
+        copy_frame(&d->held_prop[d->n_prop++], m);
+        return;
+    }
     chat_commit_msg cm;
     if (m->ptype == CHAT_PT_COMMIT_ACCEPTED && d->n_welcomes < 2 &&
         chat_commit_decode(m->payload.ptr, m->payload.len, &cm) == SP_OK && cm.auto_join && cm.welcome.len &&
@@ -673,6 +681,91 @@ static void test_resume_drain(void)
     link_up(&A, &B);
 }
 
+static int n_prop_is(void *arg)
+{
+    return A.n_prop == (size_t)(intptr_t)arg;
+}
+
+static size_t pend_len(dmn *d)
+{
+    store_frame *v = NULL;
+    size_t n = 0;
+    if (store_outbox_list(d->db, "pend", 0, 100, &v, &n) != SP_OK)
+        return (size_t)-1;
+    store_frames_free(v, n);
+    return n;
+}
+
+static uint64_t held_request(const frame_copy *f)
+{
+    chat_commit_msg m;
+    return chat_commit_decode(f->payload.data, f->payload.len, &m) == SP_OK ? m.request_id : 0;
+}
+
+/* B's own commits, with the home daemon A holding B's proposals back. A refusal that is not a lost
+ * race ends the operation (FAILED_PRECONDITION); a proposal that another commit beat is seen lost as
+ * soon as that commit is applied, rebuilt on the new epoch and proposed again; the stale one, when
+ * A finally gets it, is refused and changes nothing. */
+static void test_lost_proposal(void)
+{
+    char msg[200], erin[37];
+    int64_t e0 = epoch_of(&B, ch, bob);
+    A.hold_propose = 1;
+    A.n_prop = 0;
+    commit_res r = {0};
+    CHECK(chat_remove_member(B.c, bob, ch, carol, on_commit, &r, NULL, msg, sizeof msg) == SP_OK);
+    CHECK(run_until(n_prop_is, (void *)(intptr_t)1, 3000));
+    CHECK(pend_len(&B) == 1 && r.called == 0);
+    /* "not the home daemon"-like: the orderer is not past our epoch, so trying again is useless */
+    chat_reject_msg rj = {.epoch = (uint64_t)e0, .request_id = held_request(&A.held_prop[0]),
+                          .current_epoch = (uint64_t)e0, .reason = {(const uint8_t *)"no", 2}};
+    snprintf(rj.channel_id, sizeof rj.channel_id, "%s", ch);
+    sp_buf b;
+    sp_buf_init(&b);
+    CHECK(chat_reject_encode(&rj, &b) == SP_OK);
+    frame_copy f = {0};
+    sp_buf_init(&f.payload);
+    copy_frame(&f, &(net_msg){.origin = net_node_peer_id(A.node), .seq = 1, .ptype = CHAT_PT_COMMIT_REJECTED,
+                              .unicast = 1, .payload = {b.data, b.len}});
+    deliver(&B, &f);
+    CHECK_MSG(r.called == 1 && r.err == SP_ERR_STATE, "refused for good: %s", sp_strerror(r.err));
+    CHECK(pend_len(&B) == 0 && epoch_of(&B, ch, bob) == e0);
+    deliver(&B, &f); /* a repeat: nothing to answer */
+    commit_res_free(&r);
+
+    /* lost to another commit: alice adds erin while bob's proposal is held */
+    A.n_prop = 0;
+    memset(&r, 0, sizeof r);
+    CHECK(chat_remove_member(B.c, bob, ch, carol, on_commit, &r, NULL, msg, sizeof msg) == SP_OK);
+    CHECK(run_until(n_prop_is, (void *)(intptr_t)1, 3000));
+    make_user(&A, "erin", erin);
+    commit_res ra = {0};
+    CHECK(chat_add_member(A.c, alice, ch, erin, on_commit, &ra, NULL, msg, sizeof msg) == SP_OK);
+    CHECK(run_until(commit_done, &ra, 3000) && ra.err == SP_OK);
+    commit_res_free(&ra);
+    CHECK_MSG(run_until(n_prop_is, (void *)(intptr_t)2, 3000), "B rebuilt its commit on the new epoch");
+    CHECK(epoch_of(&B, ch, bob) == e0 + 1 && pend_len(&B) == 1 && r.called == 0);
+    A.hold_propose = 0;
+    deliver(&A, &A.held_prop[1]);
+    CHECK(run_until(commit_done, &r, 3000) && r.err == SP_OK);
+    commit_res_free(&r);
+    CHECK(epoch_of(&B, ch, bob) == e0 + 2 && epoch_of(&A, ch, alice) == e0 + 2 && epoch_of(&A, ch, carol) == -1);
+    CHECK(pend_len(&B) == 0);
+    snapshot sa = snap(&A, ch, alice), sb = snap(&B, ch, bob);
+    deliver(&A, &A.held_prop[0]); /* the stale proposal: refused */
+    deliver(&A, &A.held_prop[1]); /* the accepted one again: ignored */
+    run_for(100);
+    CHECK(same(sa, snap(&A, ch, alice)) && same(sb, snap(&B, ch, bob)) && pend_len(&B) == 0);
+    CHECK(send_text(&B, bob, ch, "carol is gone") == SP_OK);
+    has_arg h = {&A, erin, ch, "carol is gone", 1};
+    CHECK(run_until(has, &h, 3000));
+    for (size_t i = 0; i < A.n_prop; i++)
+        sp_buf_free(&A.held_prop[i].payload);
+    A.n_prop = 0;
+    sp_buf_free(&f.payload);
+    sp_buf_free(&b);
+}
+
 static int ended(void *arg)
 {
     return ((sub_res *)arg)->ended;
@@ -817,6 +910,7 @@ int main(void)
     test_hostile_payloads();
     test_future_epoch();
     test_resume_drain();
+    test_lost_proposal();
     test_remove();
     test_kp_race();
 
