@@ -61,8 +61,10 @@ sp_err pend_put(chat_channels *c, chat_op *op, sp_slice proposal)
     }
     if (!e)
         e = store_tx_begin(c->db);
-    else
-        goto out;
+    if (e) {
+        sp_buf_free_secret(&b);
+        return e;
+    }
     if (op->pend_row) {
         e = store_outbox_remove(c->db, op->pend_row);
         if (e == SP_ERR_NOT_FOUND)
@@ -74,7 +76,6 @@ sp_err pend_put(chat_channels *c, chat_op *op, sp_slice proposal)
     e = store_tx_end(c->db, e);
     if (!e)
         op->pend_row = row;
-out:
     sp_buf_free_secret(&b);
     return e;
 }

@@ -63,7 +63,7 @@ void waitq_drain(chat_channels *c, chan *ch)
             delivery_on_app(c, &nm, &m, 1);
             done[k++] = v[i].id;
             if (!ch->members)
-                break; /* cannot happen today: reading changes no membership */
+                break; /* defensive: reading changes no membership today */
         }
         if (k) {
             batch_flush(c); /* what those rows carried is durable before they go */
