@@ -432,47 +432,6 @@ void delivery_on_app(chat_channels *c, const net_msg *nm, const chat_app_msg *m,
     sp_buf_free(&sender);
 }
 
-void delivery_drain(chat_channels *c, chan *ch)
-{
-    if (!ch->members)
-        return;
-    uint64_t top = 0;
-    for (member *mb = ch->members; mb; mb = mb->next)
-        if (mls_group_epoch(mb->g) > top)
-            top = mls_group_epoch(mb->g);
-    char q[80];
-    queue_name(q, sizeof q, 'a', ch->id);
-    int64_t after = 0;
-    for (;;) {
-        store_frame *v = NULL;
-        size_t n = 0;
-        if (store_outbox_list(c->db, q, after, CHAT_QUEUE_SCAN, &v, &n) != SP_OK)
-            return;
-        for (size_t i = 0; i < n; i++) {
-            chat_app_msg m;
-            after = v[i].id;
-            if (chat_app_decode(v[i].payload, v[i].len, &m) != SP_OK) {
-                store_outbox_remove(c->db, v[i].id);
-                continue;
-            }
-            if (m.epoch > top)
-                continue;
-            net_msg nm;
-            memset(&nm, 0, sizeof nm);
-            nm.origin = v[i].origin_peer;
-            nm.seq = v[i].origin_seq;
-            nm.ptype = CHAT_PT_APP;
-            nm.payload.ptr = v[i].payload;
-            nm.payload.len = v[i].len;
-            store_outbox_remove(c->db, v[i].id);
-            delivery_on_app(c, &nm, &m, 1);
-        }
-        store_frames_free(v, n);
-        if (n < CHAT_QUEUE_SCAN)
-            return;
-    }
-}
-
 /* ---- history ---------------------------------------------------------------------------------- */
 
 sp_err chat_messages(chat_channels *c, const char *user_id, const char *channel_id, int limit,
