@@ -1514,6 +1514,15 @@ void chat_channels_set_net(chat_channels *c, net_node *node)
 }
 
 /* 1 if m is for an epoch none of our members has reached: it would be kept until its commit. */
+/* A channel this daemon does not know (yet): the message may be for a user here whose Welcome is
+ * on its way by another path. (A known channel with no member left here is one whose members
+ * were removed or left: nothing of it is kept.) */
+static int app_orphan(chat_channels *c, const chat_app_msg *m)
+{
+    chan *ch;
+    return chan_get(c, m->channel_id, &ch) == SP_ERR_NOT_FOUND;
+}
+
 static int app_would_wait(chat_channels *c, const chat_app_msg *m)
 {
     chan *ch;
@@ -1557,8 +1566,12 @@ void chat_channels_on_net(void *arg, const net_msg *nm)
     case CHAT_PT_APP: {
         chat_app_msg m;
         if (!(e = chat_app_decode(nm->payload.ptr, nm->payload.len, &m))) {
-            if (app_would_wait(c, &m) && !mls_frame_ok(m.message, m.channel_id, m.epoch, MLS_WIRE_PRIVATE_MESSAGE))
+            int orphan = app_orphan(c, &m);
+            if ((orphan || app_would_wait(c, &m)) &&
+                !mls_frame_ok(m.message, m.channel_id, m.epoch, MLS_WIRE_PRIVATE_MESSAGE))
                 e = SP_ERR_INVALID;
+            else if (orphan)
+                waitq_keep_orphan(c, nm, &m);
             else
                 delivery_on_app(c, nm, &m, 0);
         }

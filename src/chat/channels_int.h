@@ -145,6 +145,10 @@ sp_err pend_decode(const store_frame *f, pend_rec *r);
 /* Hands the messages waiting in ch's queue for an epoch a member has now reached to the receive
  * path; each row is removed once what it carried is durable. */
 void waitq_drain(chat_channels *c, chan *ch);
+/* Keeps an application message for a channel with no local member (yet) in that channel's
+ * waiting queue for ORPHAN_KEEP_MS: its member's Welcome may come a moment later by another
+ * path. Rows older than that are pruned then. */
+void waitq_keep_orphan(chat_channels *c, const net_msg *nm, const chat_app_msg *m);
 /* At start: drains the queues of every channel with a local member (rows whose epoch was reached
  * just before a crash). */
 void waitq_resume(chat_channels *c);

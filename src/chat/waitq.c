@@ -83,6 +83,24 @@ void waitq_drain(chat_channels *c, chan *ch)
     }
 }
 
+#define ORPHAN_KEEP_MS 60000
+
+void waitq_keep_orphan(chat_channels *c, const net_msg *nm, const chat_app_msg *m)
+{
+    char q[80];
+    queue_name(q, sizeof q, 'a', m->channel_id);
+    int64_t now = store_now_ms();
+    int pruned = 0;
+    store_outbox_prune(c->db, q, now - ORPHAN_KEEP_MS, 8, &pruned); /* a few per add: keeps up */
+    if (pruned)
+        SP_DEBUG("chat: channel %.16s: %d kept messages expired (no member of it joined here)", m->channel_id,
+                 pruned);
+    sp_err e = store_outbox_add(c->db, q, nm->origin, nm->seq, CHAT_PT_APP, nm->payload.ptr, nm->payload.len, NULL);
+    if (e)
+        SP_WARN("chat: channel %.16s: cannot keep a message for a member who may join: %s", m->channel_id,
+                sp_strerror(e));
+}
+
 /* Drains the waiting queue of every channel our users can see that has one. */
 void waitq_resume(chat_channels *c)
 {

@@ -107,3 +107,29 @@ sp_err store_outbox_remove(store_db *db, int64_t id)
 {
     STORE_TX(db, outbox_remove(db, id));
 }
+
+static sp_err outbox_prune(store_db *db, const char *dest, int64_t before_ms, int max, int *removed)
+{
+    static const char SQL[] =
+        "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE dest_peer IS ? ORDER BY id LIMIT ?) "
+        "AND created_at < ?";
+    sqlite3_stmt *st = store_stmt(db, SQL);
+    if (!st)
+        return SP_ERR_INTERNAL;
+    store_bind_text(st, 1, dest);
+    sqlite3_bind_int(st, 2, max);
+    sqlite3_bind_int64(st, 3, before_ms);
+    sp_err e = store_exec_stmt(db, st);
+    if (!e && removed)
+        *removed = sqlite3_changes(db->sq);
+    return e;
+}
+
+sp_err store_outbox_prune(store_db *db, const char *dest, int64_t before_ms, int max, int *removed)
+{
+    if (removed)
+        *removed = 0;
+    if (max <= 0)
+        return SP_ERR_INVALID;
+    STORE_TX(db, outbox_prune(db, dest, before_ms, max, removed));
+}

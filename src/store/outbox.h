@@ -41,5 +41,8 @@ sp_err store_outbox_list(store_db *db, const char *dest, int64_t after_id, int l
                          store_frame **out, size_t *n);
 /* SP_ERR_NOT_FOUND when no entry has that id. */
 sp_err store_outbox_remove(store_db *db, int64_t id);
+/* Removes those of dest's oldest max entries that were created before before_ms (Unix ms): bounded
+ * work, so a caller can prune a little at every add. *removed (if non-NULL) says how many. */
+sp_err store_outbox_prune(store_db *db, const char *dest, int64_t before_ms, int max, int *removed);
 
 #endif

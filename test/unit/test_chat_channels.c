@@ -876,6 +876,85 @@ static void test_kp_race(void)
     dmn_stop(&Z);
 }
 
+/* A message reaches B for a channel in which B has no member yet, before the commit whose Welcome
+ * adds one (here the commit is held back; in a mesh it can come a moment later by another path):
+ * B keeps it, as ciphertext, in the channel's waiting queue, and stores it once the member joins.
+ * A malformed one for an unknown channel is not kept. */
+typedef struct {
+    const char *ch;
+    size_t want;
+} qlen_arg;
+
+static int b_queue_is(void *arg)
+{
+    qlen_arg *q = arg;
+    return queue_len(&B, 'a', q->ch) == q->want;
+}
+
+static int b_knows(void *arg)
+{
+    char *peer = NULL, *name = NULL;
+    int ok = store_known_user_get(A.db, arg, &peer, &name) == SP_OK;
+    free(peer);
+    free(name);
+    return ok;
+}
+
+static void test_orphan(void)
+{
+    char erin[37], ch3[65], msg[200];
+    make_user(&B, "erin", erin);
+    CHECK_MSG(run_until(b_knows, erin, 5000), "A has erin's key package");
+    store_channel sc;
+    memset(&sc, 0, sizeof sc);
+    CHECK(chat_channel_create(A.sp, alice, space_id, "orphans", "", 0, &sc) == SP_OK);
+    snprintf(ch3, sizeof ch3, "%s", sc.id);
+    store_channel_clear(&sc);
+    B.hold = 1;
+    B.n_held = 0;
+    commit_res r = {0};
+    CHECK(chat_add_member(A.c, alice, ch3, erin, on_commit, &r, NULL, msg, sizeof msg) == SP_OK);
+    CHECK(run_until(commit_done, &r, 3000) && r.err == SP_OK);
+    commit_res_free(&r);
+    CHECK(send_text(&A, alice, ch3, "before erin's welcome") == SP_OK);
+    qlen_arg one = {ch3, 1};
+    CHECK_MSG(run_until(b_queue_is, &one, 3000), "B keeps the message of a channel it has no member in yet");
+    CHECK_MSG(epoch_of(&B, ch3, erin) == -1 && count_content(&B, erin, ch3, "before erin's welcome") == -1,
+              "erin is not in yet: no state, no readable channel (epoch %lld)", (long long)epoch_of(&B, ch3, erin));
+    store_message *none_v = NULL;
+    size_t none_n = 0;
+    CHECK(store_messages_before(B.db, ch3, NULL, 10, &none_v, &none_n) == SP_OK && none_n == 0);
+    store_messages_free(none_v, none_n);
+    CHECK_MSG(B.n_held == 1, "the commit with erin's Welcome is held (%zu)", B.n_held);
+    /* junk for a channel nobody knows is not kept */
+    frame_copy junk = {0};
+    sp_buf_init(&junk.payload);
+    chat_app_msg am;
+    memset(&am, 0, sizeof am);
+    snprintf(am.channel_id, sizeof am.channel_id, "%s",
+             "abababababababababababababababababababababababababababababababab");
+    am.epoch = 3;
+    am.message.ptr = (const uint8_t *)"not an MLS message";
+    am.message.len = 18;
+    CHECK(chat_app_encode(&am, &junk.payload) == SP_OK);
+    snprintf(junk.origin, sizeof junk.origin, "%s", B.held[0].origin);
+    junk.seq = 999999;
+    junk.ptype = CHAT_PT_APP;
+    deliver(&B, &junk);
+    CHECK(queue_len(&B, 'a', am.channel_id) == 0);
+    sp_buf_free(&junk.payload);
+    /* the Welcome arrives: erin joins and the kept message is stored, once */
+    deliver(&B, &B.held[0]);
+    has_arg h = {&B, erin, ch3, "before erin's welcome", 1};
+    CHECK_MSG(run_until(has, &h, 3000), "erin has the message sent before her Welcome arrived");
+    qlen_arg none = {ch3, 0};
+    CHECK(run_until(b_queue_is, &none, 3000));
+    B.hold = 0;
+    for (size_t i = 0; i < B.n_held; i++)
+        sp_buf_free(&B.held[i].payload);
+    B.n_held = 0;
+}
+
 int main(void)
 {
     sp_log_set_level(SP_LOG_ERROR);
@@ -913,6 +992,7 @@ int main(void)
     test_lost_proposal();
     test_remove();
     test_kp_race();
+    test_orphan();
 
     dmn_stop(&B);
     dmn_stop(&A);

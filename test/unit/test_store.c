@@ -332,6 +332,19 @@ static void test_outbox(store_db *db)
     store_frames_free(v, n);
     CHECK(store_outbox_list(db, "B", 0, 0, &v, &n) == SP_ERR_INVALID && v == NULL && n == 0);
     CHECK(store_outbox_add(db, "B", NULL, 4, 2, (const uint8_t *)"s", 1, NULL) == SP_ERR_INVALID);
+
+    /* prune: only the queue named, only entries older than the cutoff, at most max of them */
+    for (int i = 0; i < 5; i++)
+        CHECK(store_outbox_add(db, "P", "SELF", 10 + (uint64_t)i, 2, (const uint8_t *)"x", 1, NULL) == SP_OK);
+    int removed = -1;
+    CHECK(store_outbox_prune(db, "P", store_now_ms() - 60000, 10, &removed) == SP_OK && removed == 0);
+    CHECK(store_outbox_prune(db, "P", store_now_ms() + 1000, 2, &removed) == SP_OK && removed == 2);
+    CHECK(store_outbox_list(db, "P", 0, 10, &v, &n) == SP_OK && n == 3 && v[0].origin_seq == 12);
+    store_frames_free(v, n);
+    CHECK(store_outbox_prune(db, "P", store_now_ms() + 1000, 0, &removed) == SP_ERR_INVALID);
+    CHECK(store_outbox_prune(db, "P", store_now_ms() + 1000, 10, &removed) == SP_OK && removed == 3);
+    CHECK(store_outbox_list(db, "B", 0, 10, &v, &n) == SP_OK && n == 1); /* another queue: untouched */
+    store_frames_free(v, n);
 }
 
 static void test_transactions(store_db *db)
