@@ -343,28 +343,51 @@ sp_err mls_treekem_merge(mls_tree *t, mls_leaf_idx sender, const mls_update_path
     return e;
 }
 
+/* Key pairs of path secrets, one item each (independent scalar
+ * multiplications): a receiver's nodes from the common ancestor up. */
+typedef struct {
+    const uint8_t (*secret)[MLS_HASH_LEN];
+    uint8_t (*priv)[MLS_KEM_PRIV_LEN];
+    uint8_t (*pub)[MLS_KEM_PUB_LEN];
+} path_keys_job;
+
+static sp_err path_keys_one(void *arg, size_t i)
+{
+    path_keys_job *k = arg;
+    return mls_path_secret_keys(k->secret[i], k->priv[i], k->pub[i]);
+}
+
 /* From the secret of path[i], the keys of path[i..n) (each must match the
  * tree) into privs; the secret after the last into commit_secret (may be NULL). */
 static sp_err derive_up(const mls_tree *t, const mls_node_idx *path, size_t n, size_t i,
                         const uint8_t secret[MLS_HASH_LEN], mls_privs *privs,
                         uint8_t *commit_secret)
 {
-    uint8_t ps[MLS_HASH_LEN], priv[MLS_KEM_PRIV_LEN], pub[MLS_KEM_PUB_LEN];
-    memcpy(ps, secret, sizeof ps);
+    uint8_t ps[32][MLS_HASH_LEN], next[MLS_HASH_LEN];
+    uint8_t priv[32][MLS_KEM_PRIV_LEN], pub[32][MLS_KEM_PUB_LEN];
+    if (n > 32 || i > n)
+        return SP_ERR_INVALID;
+    const size_t k = n - i; /* the secrets of path[i..n) are ps[0..k) */
     sp_err e = SP_OK;
-    for (; !e && i < n; i++) {
-        e = mls_path_secret_keys(ps, priv, pub);
-        sp_slice k = mls_tree_enc_key(t, path[i]);
-        if (!e && (k.len != MLS_KEM_PUB_LEN || memcmp(k.ptr, pub, MLS_KEM_PUB_LEN) != 0))
+    memcpy(next, secret, MLS_HASH_LEN);
+    for (size_t x = 0; !e && x < k; x++) {
+        memcpy(ps[x], next, MLS_HASH_LEN);
+        e = mls_derive_secret(ps[x], "path", next);
+    }
+    path_keys_job job = {(const uint8_t(*)[MLS_HASH_LEN])ps, priv, pub};
+    if (!e)
+        e = mls_parallel_for(k, path_keys_one, &job);
+    for (size_t x = 0; !e && x < k; x++) {
+        sp_slice key = mls_tree_enc_key(t, path[i + x]);
+        if (key.len != MLS_KEM_PUB_LEN || memcmp(key.ptr, pub[x], MLS_KEM_PUB_LEN) != 0)
             e = SP_ERR_CRYPTO; /* the path secret does not match the tree */
         if (!e)
-            e = mls_privs_set(privs, path[i].v, priv, pub);
-        if (!e)
-            e = mls_derive_secret(ps, "path", ps);
+            e = mls_privs_set(privs, path[i + x].v, priv[x], pub[x]);
     }
     if (!e && commit_secret)
-        memcpy(commit_secret, ps, MLS_HASH_LEN);
+        memcpy(commit_secret, next, MLS_HASH_LEN);
     mls_wipe(ps, sizeof ps);
+    mls_wipe(next, sizeof next);
     mls_wipe(priv, sizeof priv);
     return e;
 }

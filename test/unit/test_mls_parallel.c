@@ -10,7 +10,8 @@
  * 1, 2 and 4 threads are byte-identical (commit, Welcome, ratchet tree);
  * members process and join from the threaded outputs and agree on the epoch;
  * key packages with bad signatures among many valid ones fail the commit
- * with the same error as the serial path, no output and the state unchanged. */
+ * with the same error as the serial path, no output and the state unchanged;
+ * a tree with bad leaf signatures fails validation with any thread count. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -393,6 +394,44 @@ static void bad_key_packages(int from, int n, int bad_a, int bad_b)
     kps[from + bad_b].kp.data[kps[from + bad_b].kp.len - 1] ^= 1;
 }
 
+/* The joiner's tree check, whose leaf signatures are verified on several
+ * threads: the group's tree passes; with leaf signatures broken, it fails
+ * the same way with 1, 2 and 4 threads. */
+static void tree_validation(const mls_group *g)
+{
+    sp_buf enc = SP_BUF_INIT;
+    mls_tree *t = NULL;
+    CHECK(mls_group_ratchet_tree(g, &enc) == SP_OK);
+    CHECK(mls_tree_decode(enc.data, enc.len, &t) == SP_OK);
+    static const unsigned threads[] = {1, 2, 4};
+    for (size_t i = 0; i < 3; i++) {
+        mls_parallel_set_threads(threads[i]);
+        CHECK_MSG(mls_tree_validate(t, mls_group_id(g)) == SP_OK, "valid tree, %u threads",
+                  threads[i]);
+    }
+    /* break the signatures of leaves 5 and 40 (found by their bytes) */
+    static const uint32_t bad[] = {5, 40};
+    for (size_t b = 0; b < 2; b++) {
+        const mls_leaf_node *lf = mls_tree_leaf(t, mls_leaf(bad[b]));
+        CHECK(lf && lf->signature.len == MLS_SIG_LEN);
+        uint8_t *at = lf ? memmem(enc.data, enc.len, lf->signature.data, MLS_SIG_LEN) : NULL;
+        CHECK(at != NULL);
+        if (at)
+            at[10] ^= 0x20;
+    }
+    mls_tree_free(t);
+    t = NULL;
+    CHECK(mls_tree_decode(enc.data, enc.len, &t) == SP_OK);
+    for (size_t i = 0; t && i < 3; i++) {
+        mls_parallel_set_threads(threads[i]);
+        sp_err e = mls_tree_validate(t, mls_group_id(g));
+        CHECK_MSG(e == SP_ERR_CRYPTO, "bad leaf signatures, %u threads: %s", threads[i],
+                  sp_strerror(e));
+    }
+    mls_tree_free(t);
+    sp_buf_free(&enc);
+}
+
 static void test_group(void)
 {
     make_key_packages();
@@ -440,6 +479,7 @@ static void test_group(void)
         }
     CHECK_MSG(all_agree(), "after the remove");
     bad_key_packages(60, 12, 0, 11);
+    tree_validation(members[0]);
 
     for (size_t i = 0; i < n_members; i++)
         mls_group_free(members[i]);
