@@ -131,9 +131,15 @@ static unsigned start_helpers(unsigned want)
     if (pool.started >= want)
         return pool.started;
     pthread_once(&atfork_once, atfork_init);
+    /* inherited by the helpers: they take no asynchronous signal (the
+     * daemon's handlers run on its own threads), but a fault in an item
+     * still reaches the process's handlers (sanitizers, core dumps) */
     sigset_t all, old;
     sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old); /* inherited: helpers take no signals */
+    static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT};
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
+        sigdelset(&all, faults[i]);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_attr_t attr;
     int attr_ok = pthread_attr_init(&attr) == 0;
     if (attr_ok)

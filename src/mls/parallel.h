@@ -8,9 +8,11 @@
  * The helper threads form one pool per process, started lazily on first use
  * (threads - 1 of them; the calling thread works too) and kept for the life
  * of the process, blocked on a condition variable between jobs (a child made
- * by fork starts a fresh pool). They block every signal. The pool runs one
- * job at a time: a caller that finds it busy — another thread's operation,
- * or a nested call from inside an item — runs its items itself, in order.
+ * by fork starts a fresh pool). They block every asynchronous signal. The
+ * pool runs one job at a time: a caller that finds it busy — another
+ * thread's operation, or a nested call from inside an item — runs its items
+ * itself, in order. A helper takes items only while it actually runs, so
+ * when the other cores are busy the caller ends up doing most of them.
  *
  * Determinism is the caller's part: items write only to their own slots, and
  * anything drawn from a group's rng is drawn before the split, in item order
@@ -18,6 +20,9 @@
  *
  * Items run OpenSSL on several threads at once: each must use its own EVP
  * contexts (crypto.c keeps its caches per thread) and only read shared keys.
+ *
+ * Ownership: nothing here allocates for the caller; the pool's threads are
+ * never stopped (they hold no memory of any job once it has returned).
  */
 #ifndef SP_MLS_PARALLEL_H
 #define SP_MLS_PARALLEL_H
