@@ -130,7 +130,10 @@ def bench_hundred():
 
 
 if __name__ == "__main__":
-    bench_three()
-    bench_hundred()
+    only = os.environ.get("BENCH_ONLY", "")  # "three" or "hundred": one part alone
+    if only in ("", "three"):
+        bench_three()
+    if only in ("", "hundred"):
+        bench_hundred()
     import shutil
     shutil.rmtree(chat70.TMP, ignore_errors=True)

@@ -8,6 +8,7 @@
  * by its grace period), the loop ends, everything is freed in reverse, exit 0.
  * A second signal during the drain stops at once.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -41,16 +42,19 @@
 #define SPACEPANDAD_VERSION "0.1.0"
 #define DEFAULT_GRPC_ADDR "127.0.0.1"
 #define DEFAULT_GRPC_PORT 50051
+#define DEFAULT_P2P_ADDR "127.0.0.1"
 
 typedef struct {
     const char *grpc_addr;
     int grpc_port;          /* -1: not set by flag */
+    const char *p2p_addr;   /* the P2P listener's IP address */
     int p2p_port;           /* 0: an ephemeral port */
     char data_dir[PATH_MAX];
     const char **peers;     /* validated multiaddrs, as given */
     size_t npeers;
     sp_log_level log_level;
     size_t max_recv_bytes;
+    unsigned recv_commit_ms;
 } daemon_config;
 
 typedef struct {
@@ -87,6 +91,8 @@ static void usage(FILE *f)
             "  --grpc-port N         gRPC port (default 50051; 0 picks a free port and logs it).\n"
             "                        Also set by the positional PORT or the GRPC_PORT environment\n"
             "                        variable; the flag wins, then PORT, then GRPC_PORT.\n"
+            "  --p2p-addr ADDR       IP address the P2P listener binds (default " DEFAULT_P2P_ADDR ";\n"
+            "                        0.0.0.0 or a public address lets daemons on other hosts link)\n"
             "  --p2p-port N          port for links from other daemons (default 0: a free port)\n"
             "  --data-dir DIR        where state lives (default $XDG_DATA_HOME/spacepanda, else\n"
             "                        ~/.local/share/spacepanda); created if missing\n"
@@ -94,6 +100,8 @@ static void usage(FILE *f)
             "                        /ip6/ADDR/tcp/N[/p2p/ID]; repeatable\n"
             "  --log-level LEVEL     error, warn, info (default) or debug\n"
             "  --max-recv-bytes N    largest gRPC request message accepted (default 4194304)\n"
+            "  --recv-commit-ms N    messages from other daemons are streamed at once and stored\n"
+            "                        within N ms, one commit per burst (default 5; 1..60000)\n"
             "  --help                this text\n"
             "  --version             print the version\n");
 }
@@ -150,19 +158,22 @@ static int make_dirs(const char *path)
 /* Returns 0 to run, 1 to exit 0 (help/version), 2 on a usage error. */
 static int parse_flags(int argc, char **argv, daemon_config *cfg)
 {
-    enum { O_ADDR = 256, O_PORT, O_P2P, O_DATA, O_PEER, O_LOG, O_MAXRECV, O_HELP, O_VERSION };
+    enum { O_ADDR = 256, O_PORT, O_P2P, O_P2P_ADDR, O_DATA, O_PEER, O_LOG, O_MAXRECV, O_RECV_COMMIT, O_HELP, O_VERSION };
     static const struct option opts[] = {
         {"grpc-addr", required_argument, NULL, O_ADDR}, {"grpc-port", required_argument, NULL, O_PORT},
         {"p2p-port", required_argument, NULL, O_P2P},   {"data-dir", required_argument, NULL, O_DATA},
         {"peer", required_argument, NULL, O_PEER},      {"log-level", required_argument, NULL, O_LOG},
-        {"max-recv-bytes", required_argument, NULL, O_MAXRECV},
+        {"max-recv-bytes", required_argument, NULL, O_MAXRECV}, {"p2p-addr", required_argument, NULL, O_P2P_ADDR},
+        {"recv-commit-ms", required_argument, NULL, O_RECV_COMMIT},
         {"help", no_argument, NULL, O_HELP},            {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
     };
     cfg->grpc_addr = DEFAULT_GRPC_ADDR;
     cfg->grpc_port = -1;
+    cfg->p2p_addr = DEFAULT_P2P_ADDR;
     cfg->log_level = SP_LOG_INFO;
     cfg->max_recv_bytes = 4u << 20;
+    cfg->recv_commit_ms = 5;
     const char *data_dir = NULL;
     int c;
     long v;
@@ -186,6 +197,15 @@ static int parse_flags(int argc, char **argv, daemon_config *cfg)
             }
             cfg->p2p_port = (int)v;
             break;
+        case O_P2P_ADDR: {
+            struct in6_addr a6;
+            if (inet_pton(AF_INET, optarg, &a6) != 1 && inet_pton(AF_INET6, optarg, &a6) != 1) {
+                fprintf(stderr, "spacepandad: --p2p-addr: not an IPv4 or IPv6 address: %s\n", optarg);
+                return 2;
+            }
+            cfg->p2p_addr = optarg;
+            break;
+        }
         case O_DATA:
             data_dir = optarg;
             break;
@@ -216,6 +236,13 @@ static int parse_flags(int argc, char **argv, daemon_config *cfg)
                 return 2;
             }
             cfg->max_recv_bytes = (size_t)v;
+            break;
+        case O_RECV_COMMIT:
+            if ((v = parse_num(optarg, 1, 60000)) < 0) {
+                fprintf(stderr, "spacepandad: --recv-commit-ms: expected 1..60000: %s\n", optarg);
+                return 2;
+            }
+            cfg->recv_commit_ms = (unsigned)v;
             break;
         case 'h':
         case O_HELP:
@@ -384,10 +411,13 @@ static int run(daemon_state *d)
      * holds the lock the store's connection needs while a frame is being handed up. */
     {
         char path[PATH_MAX + 16], err[256];
-        net_node_config nc = {.listen_port = (uint16_t)cfg->p2p_port,
+        net_node_config nc = {.listen_host = cfg->p2p_addr,
+                              .listen_port = (uint16_t)cfg->p2p_port,
                               .on_msg = chat_channels_on_net};
         snprintf(path, sizeof path, "%s/net.db", cfg->data_dir);
-        e = chat_channels_new(d->base, d->store, d->spaces, NULL, &d->channels);
+        chat_channels_config cc = {.recv_commit_ms = cfg->recv_commit_ms};
+        nc.commit_delay_ms = cfg->recv_commit_ms;
+        e = chat_channels_new(d->base, d->store, d->spaces, &cc, &d->channels);
         nc.on_msg_arg = d->channels;
         if (!e)
             e = net_identity_load_or_create(cfg->data_dir, &d->net_id);
@@ -396,7 +426,7 @@ static int run(daemon_state *d)
         if (!e) {
             /* the engine's group commit runs inside net's log flush: see chat/net_store.h */
             net_persist *wrapped = NULL;
-            e = chat_net_persist_wrap(d->net_persist, d->channels, &wrapped);
+            e = chat_net_persist_wrap(d->net_persist, d->channels, net_identity_pubkey(d->net_id), &wrapped);
             if (!e)
                 d->net_persist = wrapped;
         }

@@ -21,6 +21,7 @@
 
 static void op_submit(chat_op *op);
 static void op_finish(chat_op *op, sp_err e, const char *msg);
+static void op_lost(chat_op *op);
 static void catch_up(chat_channels *c, chan *ch);
 static sp_err do_join(chat_channels *c, const char *user_id, const chat_join_req *req,
                       const char *home_hint, char *channel_id, char *msg, size_t msglen);
@@ -363,6 +364,20 @@ static sp_err on_channel_created(void *ctx, const store_channel *sc, const char 
     return e;
 }
 
+/* 1 if msg is an MLSMessage of the given wire format (public: a commit; private: an application
+ * message) for channel_id's group at epoch: what can be checked before any key is at hand, so
+ * that garbage is neither logged as a commit nor kept waiting for an epoch. */
+static int mls_frame_ok(sp_slice msg, const char *channel_id, uint64_t epoch, uint16_t wire)
+{
+    uint8_t gid[32];
+    mls_message_info mi;
+    if (sp_hex_decode(channel_id, 64, gid, sizeof gid) != SP_OK || mls_message_peek(msg.ptr, msg.len, &mi) != SP_OK)
+        return 0;
+    return mi.wire_format == wire && mi.group_id.len == sizeof gid && memcmp(mi.group_id.ptr, gid, sizeof gid) == 0 &&
+           mi.epoch == epoch &&
+           mi.content_type == (wire == MLS_WIRE_PRIVATE_MESSAGE ? MLS_CONTENT_APPLICATION : MLS_CONTENT_COMMIT);
+}
+
 /* ---- the orderer (on the home daemon) -------------------------------------------------------- */
 
 static void send_reject(chat_channels *c, const chat_commit_msg *m, uint64_t current, const char *why)
@@ -386,6 +401,52 @@ static void send_reject(chat_channels *c, const chat_commit_msg *m, uint64_t cur
     sp_buf_free(&b);
 }
 
+/* 1 if the commit could be applied: by a local member in its epoch when there is one (the home
+ * daemon's creator usually is), else by its framing alone. An epoch given to a commit nobody can
+ * apply would stop the channel: every later proposal would be built on an epoch already taken. */
+static int commit_verifies(chat_channels *c, chan *ch, const chat_commit_msg *m)
+{
+    if (!mls_frame_ok(m->commit, ch->id, m->epoch, MLS_WIRE_PUBLIC_MESSAGE))
+        return 0;
+    if (strcmp(m->proposer, c->self) == 0)
+        return 1; /* built here (and a member cannot stage its own commit) */
+    for (member *mb = ch->members; mb; mb = mb->next) {
+        if (mls_group_epoch(mb->g) != m->epoch)
+            continue;
+        mls_group *next = NULL;
+        mls_process_info info;
+        sp_err e = mls_group_stage(mb->g, m->commit.ptr, m->commit.len, &next, &info);
+        mls_group_free(next);
+        return e == SP_OK;
+    }
+    return 1;
+}
+
+/* 1 if m is the very proposal accepted for its epoch (proposed again by a restarted daemon). */
+static int accepted_is(chat_channels *c, chan *ch, const chat_commit_msg *m)
+{
+    char q[80];
+    queue_name(q, sizeof q, 'c', ch->id);
+    int64_t after = 0;
+    for (;;) {
+        store_frame *v = NULL;
+        size_t n = 0;
+        if (store_outbox_list(c->db, q, after, CHAT_QUEUE_SCAN, &v, &n) != SP_OK)
+            return 0;
+        int hit = 0;
+        for (size_t i = 0; i < n && !hit; i++) {
+            chat_commit_msg a;
+            hit = v[i].origin_seq == m->epoch && chat_commit_decode(v[i].payload, v[i].len, &a) == SP_OK &&
+                  a.request_id == m->request_id && strcmp(a.proposer, m->proposer) == 0;
+        }
+        if (n)
+            after = v[n - 1].id;
+        store_frames_free(v, n);
+        if (hit || n < CHAT_QUEUE_SCAN)
+            return hit;
+    }
+}
+
 /* Accepts the first commit of each epoch; raw is its encoding (re-broadcast as ACCEPTED). */
 static void orderer_decide(chat_channels *c, chan *ch, const chat_commit_msg *m, sp_slice raw)
 {
@@ -399,6 +460,16 @@ static void orderer_decide(chat_channels *c, chan *ch, const chat_commit_msg *m,
     }
     if (!found && ch->members)
         ord = mls_group_epoch(ch->members->g);
+    if (m->epoch == ord && !commit_verifies(c, ch, m)) {
+        SP_WARN("chat: channel %.16s: a commit for epoch %" PRIu64 " from %.16s does not verify; refused",
+                ch->id, m->epoch, m->proposer);
+        send_reject(c, m, ord, "the commit does not verify");
+        return;
+    }
+    if (m->epoch < ord && accepted_is(c, ch, m)) {
+        SP_DEBUG("chat: channel %.16s: a repeat of the accepted commit of epoch %" PRIu64 " ignored", ch->id, m->epoch);
+        return;
+    }
     if (m->epoch != ord) {
         SP_DEBUG("chat: channel %.16s: commit for epoch %" PRIu64 " refused, epoch is %" PRIu64,
                  ch->id, m->epoch, ord);
@@ -439,52 +510,6 @@ static chat_op *find_op(chan *ch, uint64_t request_id)
         if (op->request_id == request_id)
             return op;
     return NULL;
-}
-
-/* Our staged state for a commit sent to the home daemon is also kept in the store, so that a
- * daemon restarted before the answer can still follow its own commit when it is accepted. */
-static void pend_key(char *out, size_t cap, const char *channel_id, uint64_t request_id)
-{
-    snprintf(out, cap, "pend:%s:%016" PRIx64, channel_id, request_id);
-}
-
-static sp_err pend_save(chat_channels *c, const chat_op *op)
-{
-    char key[120];
-    pend_key(key, sizeof key, op->ch->id, op->request_id);
-    sp_buf b;
-    sp_buf_init(&b);
-    sp_err e = sp_buf_append(&b, op->user_id, 36);
-    if (!e)
-        e = mls_group_save(op->next_state, &b);
-    if (!e)
-        e = store_meta_put(c->db, key, b.data, b.len);
-    sp_buf_free_secret(&b);
-    return e;
-}
-
-static void pend_drop(chat_channels *c, const char *channel_id, uint64_t request_id)
-{
-    char key[120];
-    pend_key(key, sizeof key, channel_id, request_id);
-    store_meta_put(c->db, key, (const uint8_t *)"", 0);
-}
-
-/* The staged state of our own commit request_id for user_id, from the store; NULL if none. */
-static mls_group *pend_load(chat_channels *c, const char *channel_id, uint64_t request_id, const char *user_id)
-{
-    char key[120];
-    uint8_t *v = NULL;
-    size_t n = 0;
-    pend_key(key, sizeof key, channel_id, request_id);
-    if (store_meta_get(c->db, key, &v, &n) != SP_OK)
-        return NULL;
-    mls_group *g = NULL;
-    if (n > 36 && memcmp(v, user_id, 36) == 0 && mls_group_load(v + 36, n - 36, NULL, &g) != SP_OK)
-        g = NULL;
-    OPENSSL_cleanse(v, n);
-    free(v);
-    return g;
 }
 
 typedef struct staged {
@@ -529,27 +554,26 @@ static sp_err sync_roster(chat_channels *c, chan *ch, const mls_group *g)
 }
 
 /* Applies one accepted commit to every local member in its epoch, in one transaction. Returns 1
- * when some member moved on. */
+ * when some member moved on, -1 when members were in its epoch but none could apply it (it is not
+ * a valid commit of this group: the caller drops it from the log, so the real one can take its
+ * place), 0 otherwise. */
 static int apply_commit(chat_channels *c, chan *ch, const chat_commit_msg *m)
 {
     batch_flush(c); /* states on disk must include every message already read or sent */
     staged *list = NULL;
     chat_op *op = strcmp(m->proposer, c->self) == 0 ? find_op(ch, m->request_id) : NULL;
-    int any = 0;
+    int any = 0, wanted = 0;
     for (member *mb = ch->members; mb; mb = mb->next) {
         if (mls_group_epoch(mb->g) != m->epoch)
             continue;
+        wanted = 1;
         staged *s = calloc(1, sizeof *s);
         if (!s)
             break;
         s->m = mb;
-        mls_group *own = NULL;
         if (op && strcmp(op->user_id, mb->user_id) == 0 && op->next_state && op->epoch == m->epoch) {
-            s->next_state = op->next_state;
+            s->next_state = op->next_state; /* our own commit: the state we staged */
             op->next_state = NULL;
-        } else if (!op && strcmp(m->proposer, c->self) == 0 &&
-                   (own = pend_load(c, ch->id, m->request_id, mb->user_id)) != NULL) {
-            s->next_state = own; /* our own commit, accepted after a restart */
         } else {
             mls_process_info info;
             sp_err e = mls_group_stage(mb->g, m->commit.ptr, m->commit.len, &s->next_state, &info);
@@ -567,7 +591,7 @@ static int apply_commit(chat_channels *c, chan *ch, const chat_commit_msg *m)
         any = 1;
     }
     if (!any)
-        return 0;
+        return wanted ? -1 : 0;
 
     sp_err e = store_tx_begin(c->db);
     const mls_group *roster = NULL;
@@ -580,6 +604,11 @@ static int apply_commit(chat_channels *c, chan *ch, const chat_commit_msg *m)
             e = member_save(c, ch, s->m->user_id, s->next_state);
             roster = s->next_state;
         }
+    }
+    if (!e && op && op->pend_row) {
+        e = store_outbox_remove(c->db, op->pend_row); /* our pending row goes with the commit */
+        if (e == SP_ERR_NOT_FOUND)
+            e = SP_OK;
     }
     if (!e && roster)
         e = sync_roster(c, ch, roster);
@@ -603,6 +632,8 @@ static int apply_commit(chat_channels *c, chan *ch, const chat_commit_msg *m)
         chan_reload(c, ch);
         return 0;
     }
+    if (op)
+        op->pend_row = 0;
     while (list) {
         staged *n = list->next;
         if (list->removed) {
@@ -618,11 +649,16 @@ static int apply_commit(chat_channels *c, chan *ch, const chat_commit_msg *m)
         free(list);
         list = n;
     }
-    if (strcmp(m->proposer, c->self) == 0)
-        pend_drop(c, ch->id, m->request_id);
     SP_DEBUG("chat: channel %.16s: epoch %" PRIu64 " applied", ch->id, m->epoch + 1);
     if (op)
         op_finish(op, SP_OK, NULL);
+    /* Our other proposals for that epoch have lost it: the home daemon accepts one commit per
+     * epoch. Rebuilt without waiting for its refusal (which may never come back to us). */
+    for (chat_op *o = ch->ops, *next; o; o = next) {
+        next = o->next; /* op_lost may finish o */
+        if (o->state == OP_WAIT && o->epoch == m->epoch)
+            op_lost(o);
+    }
     return 1;
 }
 
@@ -649,8 +685,13 @@ static void catch_up(chat_channels *c, chan *ch)
             if (!wanted)
                 continue;
             chat_commit_msg m;
-            if (chat_commit_decode(v[i].payload, v[i].len, &m) == SP_OK)
-                progress = apply_commit(c, ch, &m);
+            int r = chat_commit_decode(v[i].payload, v[i].len, &m) == SP_OK ? apply_commit(c, ch, &m) : -1;
+            if (r < 0) {
+                SP_ERROR("chat: channel %.16s: the logged commit of epoch %" PRIu64 " is not valid here; dropped",
+                         ch->id, v[i].origin_seq);
+                store_outbox_remove(c->db, v[i].id);
+            }
+            progress = r > 0;
         }
         /* prune what no member needs any more (joiners may need recent ones: keep a tail) */
         if (n > COMMIT_LOG_KEEP)
@@ -665,12 +706,12 @@ static void catch_up(chat_channels *c, chan *ch)
     /* rebuild the commits that lost their epoch, now that we have moved on */
     for (chat_op *op = ch->ops; op; op = op->next) {
         member *mb = chan_member(ch, op->user_id);
-        if (op->retry && (!mb || mls_group_epoch(mb->g) > op->epoch)) {
-            op->retry = 0;
+        if (op->state == OP_LOST && (!mb || mls_group_epoch(mb->g) > op->epoch)) {
+            op->state = OP_BUILD;
             event_active(op->kick, EV_TIMEOUT, 0);
         }
     }
-    delivery_drain(c, ch);
+    waitq_drain(c, ch);
 }
 
 static int commit_logged(chat_channels *c, const char *q, uint64_t epoch)
@@ -712,6 +753,11 @@ void chan_on_accepted(chat_channels *c, const char *origin, const chat_commit_ms
         strcmp(origin, known->home) != 0) {
         SP_WARN("chat: channel %.16s: an accepted commit from %.16s, which is not the home daemon, ignored",
                 m->channel_id, origin);
+        return;
+    }
+    if (!mls_frame_ok(m->commit, m->channel_id, m->epoch, MLS_WIRE_PUBLIC_MESSAGE)) {
+        SP_WARN("chat: channel %.16s: an accepted commit for epoch %" PRIu64 " that is not a commit of it, ignored",
+                m->channel_id, m->epoch);
         return;
     }
     queue_name(q, sizeof q, 'c', m->channel_id);
@@ -757,20 +803,19 @@ void chan_on_reject(chat_channels *c, const char *origin, const chat_reject_msg 
         return;
     if (origin && strcmp(origin, c->self) != 0 && strcmp(origin, ch->home) != 0)
         return; /* only the orderer may say no */
-    pend_drop(c, ch->id, m->request_id);
     chat_op *op = find_op(ch, m->request_id);
-    if (!op)
-        return;
-    mls_group_free(op->next_state);
-    op->next_state = NULL;
-    mls_commit_out_free(&op->out);
-    if (op->attempts >= MAX_ATTEMPTS) {
-        op_finish(op, SP_ERR_AGAIN, "the commit lost its epoch too many times; try again");
+    if (!op || op->state != OP_WAIT || op->epoch != m->epoch)
+        return; /* an answer to a proposal we have already given up (or a repeat) */
+    char why[120];
+    snprintf(why, sizeof why, "the channel's home daemon refused the commit: %.*s",
+             (int)(m->reason.len > 80 ? 80 : m->reason.len), (const char *)m->reason.ptr);
+    if (m->current_epoch <= op->epoch) {
+        /* not a lost race (the orderer is not past our epoch): trying again would change nothing */
+        op_finish(op, SP_ERR_STATE, why);
         return;
     }
-    SP_DEBUG("chat: channel %.16s: commit of epoch %" PRIu64 " rejected (%.*s); will retry", ch->id,
-             m->epoch, (int)m->reason.len, (const char *)m->reason.ptr);
-    op->retry = 1;
+    SP_DEBUG("chat: channel %.16s: commit of epoch %" PRIu64 " rejected (%s); will retry", ch->id, m->epoch, why);
+    op_lost(op);
     catch_up(c, ch);
 }
 
@@ -824,9 +869,31 @@ static void op_reply(chat_op *op, sp_err e, const char *msg)
 
 static void op_finish(chat_op *op, sp_err e, const char *msg)
 {
+    if (pend_remove(op->c, op) != SP_OK)
+        SP_ERROR("chat: channel %.16s: cannot forget a finished commit", op->ch->id);
     op_unlink(op);
     op_reply(op, e, msg);
     op_free(op);
+}
+
+/* The proposal in flight has lost its epoch: drop its staged state and rebuild it once our member
+ * has moved on (catch_up), unless it should not be tried again. An invite whose client is gone is
+ * not: its Welcome would reach nobody. */
+static void op_lost(chat_op *op)
+{
+    mls_group_free(op->next_state);
+    op->next_state = NULL;
+    mls_commit_out_free(&op->out);
+    if (op->attempts >= MAX_ATTEMPTS) {
+        op_finish(op, SP_ERR_AGAIN, "the commit lost its epoch too many times; try again");
+        return;
+    }
+    if (op->kind == OP_INVITE && !op->cb) {
+        SP_INFO("chat: channel %.16s: an invite lost its epoch and its client is gone; not retried", op->ch->id);
+        op_finish(op, SP_ERR_AGAIN, NULL);
+        return;
+    }
+    op->state = OP_LOST; /* its row stays until the rebuilt proposal replaces it: a restart rebuilds it */
 }
 
 static void on_op_timeout(evutil_socket_t fd, short what, void *arg)
@@ -871,6 +938,8 @@ static sp_err fill_commit_msg(chat_channels *c, chat_op *op, chat_commit_msg *cm
 static void op_submit(chat_op *op)
 {
     chat_channels *c = op->c;
+    if (op->state != OP_BUILD)
+        return; /* a proposal is out, or waits for our member to move on */
     batch_flush(c);
     member *mb = chan_member(op->ch, op->user_id);
     if (!mb) {
@@ -923,12 +992,14 @@ static void op_submit(chat_op *op)
         op_finish(op, e, NULL);
         return;
     }
+    op->state = OP_WAIT;
     if (chan_is_home(c, op->ch)) {
         orderer_decide(c, op->ch, &cm, sp_buf_slice(&raw)); /* may finish op */
     } else if (!op->ch->home[0]) {
         op_finish(op, SP_ERR_AGAIN, "the channel's home daemon is not known yet");
     } else {
-        e = pend_save(c, op);
+        /* kept before it leaves: a restarted daemon must follow or rebuild it (pending.c) */
+        e = pend_put(c, op, sp_buf_slice(&raw));
         if (!e)
             e = net_node_unicast(c->node, op->ch->home, CHAT_PT_COMMIT_PROPOSE, raw.data, raw.len, NULL);
         if (e)
@@ -980,21 +1051,14 @@ static sp_err check_not_member(const member *mb, const char *target, char *msg, 
     return SP_OK;
 }
 
-/* Common start of the three commit operations: checks membership and queues the op. */
-static sp_err op_start(chat_channels *c, int kind, const char *user_id, const char *channel_id,
-                       const char *target, sp_buf *kp, chat_commit_cb cb, void *arg, chat_op **out,
-                       char *msg, size_t msglen)
+/* A new operation linked into ch, its client timer running, its kick not yet due; kp (may be
+ * NULL) is taken over. NULL when out of memory. */
+static chat_op *op_new(chat_channels *c, chan *ch, int kind, const char *user_id, const char *target,
+                       sp_buf *kp, chat_commit_cb cb, void *arg)
 {
-    chan *ch;
-    member *mb;
-    sp_err e = find_member(c, user_id, channel_id, &ch, &mb, msg, msglen);
-    if (e)
-        return e;
-    if (kind != OP_REMOVE && (e = check_not_member(mb, target, msg, msglen)) != SP_OK)
-        return e;
     chat_op *op = calloc(1, sizeof *op);
     if (!op)
-        return SP_ERR_NOMEM;
+        return NULL;
     op->c = c;
     op->ch = ch;
     op->kind = kind;
@@ -1012,10 +1076,88 @@ static sp_err op_start(chat_channels *c, int kind, const char *user_id, const ch
     op->kick = evtimer_new(c->base, on_op_start, op);
     if (!op->timer || !op->kick || evtimer_add(op->timer, &tmo) != 0) {
         op_free(op);
-        return SP_ERR_NOMEM;
+        return NULL;
     }
     op->next = ch->ops;
     ch->ops = op;
+    return op;
+}
+
+/* At start: the commits we had proposed to another daemon when we stopped (pending.c). One still
+ * in our member's epoch waits for its answer again — and is proposed again, since a crash may have
+ * come before it left (the orderer ignores a repeat of a commit it accepted). One whose epoch our
+ * member has passed lost it: it is rebuilt now. Nothing is answered to a client (it is gone). */
+static void ops_resume(chat_channels *c)
+{
+    store_frame *v = NULL;
+    size_t n = 0;
+    if (pend_list(c, &v, &n) != SP_OK)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        pend_rec r;
+        chan *ch = NULL;
+        member *mb = NULL;
+        mls_group *staged = NULL;
+        sp_err e = pend_decode(&v[i], &r);
+        if (!e)
+            e = chan_get(c, r.channel_id, &ch);
+        if (!e && !(mb = chan_member(ch, r.user_id)))
+            e = SP_ERR_PERMISSION;
+        uint64_t now = mb ? mls_group_epoch(mb->g) : 0;
+        if (!e && (now < r.epoch || (r.kind == OP_INVITE && now > r.epoch)))
+            e = SP_ERR_STATE; /* an invite that lost its epoch: its Welcome would reach nobody */
+        if (!e && now == r.epoch)
+            e = mls_group_load(r.state.ptr, r.state.len, NULL, &staged);
+        sp_buf kp;
+        sp_buf_init(&kp);
+        if (!e)
+            e = sp_buf_append(&kp, r.kp.ptr, r.kp.len);
+        chat_op *op = NULL;
+        if (!e && !(op = op_new(c, ch, r.kind, r.user_id, r.target, &kp, NULL, NULL)))
+            e = SP_ERR_NOMEM;
+        sp_buf_free(&kp);
+        if (e) {
+            SP_INFO("chat: a commit pending at our last stop is dropped: %s", sp_strerror(e));
+            mls_group_free(staged);
+            store_outbox_remove(c->db, v[i].id);
+            continue;
+        }
+        op->pend_row = r.row;
+        op->epoch = r.epoch;
+        op->request_id = r.request_id;
+        op->attempts = 1;
+        if (now == r.epoch) {
+            op->next_state = staged;
+            op->state = OP_WAIT;
+            if (ch->home[0] && strcmp(ch->home, c->self) != 0 &&
+                net_node_unicast(c->node, ch->home, CHAT_PT_COMMIT_PROPOSE, r.proposal.ptr, r.proposal.len, NULL) != SP_OK)
+                SP_WARN("chat: channel %.16s: cannot propose our pending commit again", ch->id);
+        } else {
+            op->state = OP_BUILD;
+            event_active(op->kick, EV_TIMEOUT, 0);
+        }
+        SP_INFO("chat: channel %.16s: our commit of epoch %" PRIu64 " (%s) resumed: %s", ch->id, r.epoch,
+                r.kind == OP_REMOVE ? "remove" : r.kind == OP_ADD ? "add" : "invite",
+                now == r.epoch ? "waiting for the home daemon" : "lost its epoch, rebuilt");
+    }
+    store_frames_free(v, n);
+}
+
+/* Common start of the three commit operations: checks membership and queues the op. */
+static sp_err op_start(chat_channels *c, int kind, const char *user_id, const char *channel_id,
+                       const char *target, sp_buf *kp, chat_commit_cb cb, void *arg, chat_op **out,
+                       char *msg, size_t msglen)
+{
+    chan *ch;
+    member *mb;
+    sp_err e = find_member(c, user_id, channel_id, &ch, &mb, msg, msglen);
+    if (e)
+        return e;
+    if (kind != OP_REMOVE && (e = check_not_member(mb, target, msg, msglen)) != SP_OK)
+        return e;
+    chat_op *op = op_new(c, ch, kind, user_id, target, kp, cb, arg);
+    if (!op)
+        return SP_ERR_NOMEM;
     event_active(op->kick, EV_TIMEOUT, 0);
     if (out)
         *out = op;
@@ -1261,10 +1403,10 @@ static sp_err do_join(chat_channels *c, const char *user_id, const chat_join_req
         e = member_save(c, &tmp, user_id, g);
     if (!e)
         e = sync_roster(c, &tmp, g);
-    if (!e)
-        e = store_keypkg_delete(c->db, ref, sizeof ref);
     if (!e && home_hint)
-        keydir_consumed(c, user_id, ref); /* auto-join: a published key package was used */
+        e = keydir_join_used(c, user_id, ref); /* auto-join: a published key package, kept a while */
+    else if (!e)
+        e = store_keypkg_delete(c->db, ref, sizeof ref);
     if (!e) {
         char key[160];
         snprintf(key, sizeof key, "left:%s:%s", id, user_id);
@@ -1318,6 +1460,10 @@ sp_err chat_channels_new(struct event_base *base, store_db *db, chat_spaces *spa
         c->cfg.commit_timeout_ms = 15000;
     if (!c->cfg.kp_publish_ms)
         c->cfg.kp_publish_ms = 1000;
+    if (!c->cfg.recv_commit_ms)
+        c->cfg.recv_commit_ms = 5;
+    if (!c->cfg.kp_grace_ms)
+        c->cfg.kp_grace_ms = 60000;
     c->kp_timer = event_new(base, -1, EV_PERSIST, on_kp_timer, c);
     if (!c->kp_timer) {
         free(c);
@@ -1359,10 +1505,24 @@ void chat_channels_set_net(chat_channels *c, net_node *node)
     c->node = node;
     snprintf(c->self, sizeof c->self, "%s", node ? net_node_peer_id(node) : "");
     if (node) {
+        ops_resume(c);
+        waitq_resume(c);
         struct timeval tv = {c->cfg.kp_publish_ms / 1000, (c->cfg.kp_publish_ms % 1000) * 1000};
         event_add(c->kp_timer, &tv);
         event_active(c->kp_timer, EV_TIMEOUT, 0);
     }
+}
+
+/* 1 if m is for an epoch none of our members has reached: it would be kept until its commit. */
+static int app_would_wait(chat_channels *c, const chat_app_msg *m)
+{
+    chan *ch;
+    if (chan_get(c, m->channel_id, &ch) != SP_OK || !ch->members)
+        return 0;
+    for (member *mb = ch->members; mb; mb = mb->next)
+        if (mls_group_epoch(mb->g) >= m->epoch)
+            return 0;
+    return 1;
 }
 
 void chat_channels_on_net(void *arg, const net_msg *nm)
@@ -1396,8 +1556,12 @@ void chat_channels_on_net(void *arg, const net_msg *nm)
     }
     case CHAT_PT_APP: {
         chat_app_msg m;
-        if (!(e = chat_app_decode(nm->payload.ptr, nm->payload.len, &m)))
-            delivery_on_app(c, nm, &m, 0);
+        if (!(e = chat_app_decode(nm->payload.ptr, nm->payload.len, &m))) {
+            if (app_would_wait(c, &m) && !mls_frame_ok(m.message, m.channel_id, m.epoch, MLS_WIRE_PRIVATE_MESSAGE))
+                e = SP_ERR_INVALID;
+            else
+                delivery_on_app(c, nm, &m, 0);
+        }
         break;
     }
     case CHAT_PT_KP_USED: {

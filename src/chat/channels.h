@@ -40,6 +40,11 @@ typedef struct chat_sub chat_sub;
 typedef struct {
     unsigned commit_timeout_ms;   /* (15000) how long a commit waits for the home daemon */
     unsigned kp_publish_ms;       /* (1000) how often local users' directory key packages are checked */
+    unsigned recv_commit_ms;      /* (5) received messages are stored at most this long after they
+                                     were read (streams have them at once); give net's
+                                     commit_delay_ms the same value */
+    unsigned kp_grace_ms;         /* (60000) how long a directory key package stays joinable after
+                                   * its first use (see keydir_join_used in keydir.c) */
 } chat_channels_config;
 
 /* base, db and spaces are borrowed. cfg may be NULL. Installs itself as spaces' channel hook. */

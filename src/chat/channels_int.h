@@ -10,6 +10,7 @@
 #include "chat/channels.h"
 #include "chat/protocol.h"
 #include "mls/group.h"
+#include "store/outbox.h"
 
 #define CHAT_AUTH_RING 8           /* epoch authenticators remembered per channel */
 #define CHAT_QUEUE_SCAN 512        /* rows of a waiting queue looked at per pass */
@@ -29,6 +30,10 @@ struct chat_sub {
 };
 
 enum { OP_INVITE = 1, OP_ADD, OP_REMOVE };
+/* Where a commit operation is: building (its kick is due), waiting for the home daemon's answer
+ * to request_id, or lost (rejected, or another commit took its epoch): rebuilt once our member has
+ * moved past that epoch. */
+enum { OP_BUILD = 0, OP_WAIT, OP_LOST };
 
 struct chat_op {
     struct chat_op *next;
@@ -41,7 +46,8 @@ struct chat_op {
     uint64_t epoch;            /* epoch the current attempt was built in */
     uint64_t request_id;
     int attempts;
-    int retry;                 /* rejected: rebuild once our member has moved on */
+    int state;                 /* OP_BUILD, OP_WAIT, OP_LOST */
+    int64_t pend_row;          /* its row in the store's "pend" queue (0: none), see pending.c */
     mls_group *next_state;     /* our staged state for the current attempt */
     mls_commit_out out;
     struct event *timer;       /* answers the client when the home daemon is too slow */
@@ -74,6 +80,7 @@ struct chat_send_op {
     store_message m;           /* owns its strings */
     int is_send;
     int dup;                   /* already stored: not pushed again */
+    int streamed;              /* a received message, pushed to streams as soon as it was read */
     sp_buf wire;               /* a send's APP payload, broadcast once durable */
     chat_send_cb cb;
     void *arg;
@@ -90,6 +97,8 @@ struct chat_channels {
     struct event *kp_timer;
     struct chat_send_op *batch, **batch_tail;  /* the group commit's queue */
     struct event *flush_ev;
+    int batch_tx;               /* the group commit's transaction is open (delivery.c) */
+    sp_err batch_tx_result;     /* what committing it returned, once batch_commit_now did */
 };
 
 /* channels.c */
@@ -116,6 +125,30 @@ sp_err chan_mark_left(chat_channels *c, const char *channel_id, const char *user
 /* The seq after which a removed user sees nothing; 0 when they did not leave. */
 int64_t chan_left_seq(chat_channels *c, const char *channel_id, const char *user_id);
 
+/* pending.c: our commits proposed to another daemon, kept across restarts */
+typedef struct {
+    int64_t row;
+    int kind;
+    uint64_t epoch, request_id;
+    char channel_id[65], user_id[37], target[37];
+    sp_slice kp, proposal, state;  /* borrowed from the row */
+} pend_rec;
+/* Writes op's row (replacing its previous one) with the proposal as sent; sets op->pend_row. */
+sp_err pend_put(chat_channels *c, chat_op *op, sp_slice proposal);
+/* Deletes op's row if it has one (inside the caller's transaction if any). */
+sp_err pend_remove(chat_channels *c, chat_op *op);
+/* Every row (store_frames_free them); pend_decode reads one (r borrows from f). */
+sp_err pend_list(chat_channels *c, store_frame **v, size_t *n);
+sp_err pend_decode(const store_frame *f, pend_rec *r);
+
+/* waitq.c */
+/* Hands the messages waiting in ch's queue for an epoch a member has now reached to the receive
+ * path; each row is removed once what it carried is durable. */
+void waitq_drain(chat_channels *c, chan *ch);
+/* At start: drains the queues of every channel with a local member (rows whose epoch was reached
+ * just before a crash). */
+void waitq_resume(chat_channels *c);
+
 /* keydir.c */
 /* Normalises a key package given as MLSMessage or bare KeyPackage: msg receives the MLSMessage
  * bytes, identity (37 bytes) the credential's user id. SP_ERR_INVALID otherwise. */
@@ -132,6 +165,10 @@ sp_err keypackage_for_welcome(chat_channels *c, const mls_welcome *w, uint8_t re
                               char owner[37], uint8_t **priv, size_t *priv_len);
 /* A published directory key package was used: publish another. */
 void keydir_consumed(chat_channels *c, const char *user_id, const uint8_t ref[MLS_HASH_LEN]);
+/* A Welcome made for our published key package ref was joined (inside the join's transaction): the
+ * first time, it is counted as consumed and its private keys are kept cfg.kp_grace_ms more; a later
+ * Welcome for it (a second daemon took it at the same moment) is joined with them too. */
+sp_err keydir_join_used(chat_channels *c, const char *user_id, const uint8_t ref[MLS_HASH_LEN]);
 void keydir_on_used(chat_channels *c, const char *origin, const chat_kp_used_msg *m);
 /* Takes a key package of user_id from the directory (kp: MLSMessage bytes) and tells every daemon
  * it is used. SP_ERR_NOT_FOUND when none is known. */
@@ -142,11 +179,12 @@ sp_err keydir_take(chat_channels *c, const char *user_id, sp_buf *kp);
  * Called before anything else writes member states (commits, joins) so the order on disk is the
  * order in memory. */
 void batch_flush(chat_channels *c);
+/* Commits the group commit's open transaction now (net's sync for the frames we originate, which
+ * were appended into it); SP_OK when none is open. */
+sp_err batch_commit_now(chat_channels *c);
 /* Drops the queue without writing (shutdown): callbacks do not run. */
 void batch_discard(chat_channels *c);
 void delivery_on_app(chat_channels *c, const net_msg *nm, const chat_app_msg *m, int from_queue);
-/* Retries the messages waiting for an epoch ch has now reached. */
-void delivery_drain(chat_channels *c, chan *ch);
 /* Hands a stored message to ch's subscribers. */
 void streams_push(chan *ch, const store_message *m);
 /* Ends the streams of user_id in ch (removed). */

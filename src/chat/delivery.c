@@ -109,11 +109,14 @@ static sp_err batch_add(chat_channels *c, chat_send_op *p)
     p->next = NULL;
     *c->batch_tail = p;
     c->batch_tail = &p->next;
-    /* a zero timer runs after the I/O of this loop turn: everything read in it shares one commit */
-    if (!evtimer_pending(c->flush_ev, NULL)) {
-        struct timeval zero = {0, 0};
-        evtimer_add(c->flush_ev, &zero);
-    }
+    /* A send is committed by a zero timer, which runs after the I/O of this loop turn: the sends
+     * read in it share one commit. A received message was already streamed; it is committed by
+     * net's deferred log commit (net_store.c), or by this timer at the same delay if that does
+     * not come first (the message did not arrive through a read). */
+    unsigned ms = p->is_send ? 0 : c->cfg.recv_commit_ms;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    if (p->is_send || !evtimer_pending(c->flush_ev, NULL))
+        evtimer_add(c->flush_ev, &tv);
     return SP_OK;
 }
 
@@ -170,7 +173,7 @@ static void broadcast_sends(chat_channels *c, chat_send_op *list)
             chat_send_op *q = who ? who[i] : first;
             if (i < done)
                 q->m.origin_seq = (int64_t)(seq + i);
-            else
+            else if (c->batch_tx || !c->batch_tx_result) /* (a failed commit: batch_flush says so) */
                 SP_ERROR("chat: channel %.16s: message %s stored but not queued for fan-out: %s", q->ch->id,
                          q->m.id, sp_strerror(be));
         }
@@ -178,6 +181,15 @@ static void broadcast_sends(chat_channels *c, chat_send_op *list)
     if (v != &one)
         free(v);
     free(who);
+}
+
+sp_err batch_commit_now(chat_channels *c)
+{
+    if (!c->batch_tx)
+        return SP_OK; /* nothing open: what net wrote was committed as it went */
+    c->batch_tx = 0;
+    c->batch_tx_result = store_tx_end(c->db, SP_OK);
+    return c->batch_tx_result;
 }
 
 void batch_flush(chat_channels *c)
@@ -190,7 +202,18 @@ void batch_flush(chat_channels *c)
     if (c->flush_ev)
         evtimer_del(c->flush_ev);
 
+    /* A batch of received messages only is committed without an fsync (still safe from a crash
+     * of the daemon): after a power loss, what it lost is missing from net's log too (committed
+     * after this, also without one), so catch-up brings the frames again from their origin, which
+     * fsynced them before they left. A later fsynced commit (a send) covers it anyway. */
+    int sends = 0;
+    for (chat_send_op *p = list; p && !sends; p = p->next)
+        sends = p->is_send;
+    if (!sends)
+        store_set_durable(c->db, 0);
     sp_err e = store_tx_begin(c->db);
+    c->batch_tx = !e;
+    c->batch_tx_result = SP_OK;
     for (chat_send_op *p = list; !e && p; p = p->next) {
         e = store_message_put(c->db, &p->m);
         if (e == SP_ERR_EXISTS) {
@@ -207,18 +230,23 @@ void batch_flush(chat_channels *c)
         if (!later && mb)
             e = member_save(c, p->ch, p->user_id, mb->g);
     }
-    e = store_tx_end(c->db, e);
+    /* The sends' frames join this transaction: net appends them (chat/net_store.c keeps own frames
+     * in the store) and commits it through batch_commit_now before it relays them. */
+    if (!e && c->node)
+        broadcast_sends(c, list);
+    e = c->batch_tx ? store_tx_end(c->db, e) : c->batch_tx_result;
+    c->batch_tx = 0;
+    if (!sends)
+        store_set_durable(c->db, 1);
     if (e) {
         SP_ERROR("chat: cannot store %s messages: %s", list->next ? "a batch of" : "one of the", sp_strerror(e));
         for (chat_send_op *p = list; p; p = p->next)
             chan_reload(c, p->ch);
     }
-    if (!e && c->node)
-        broadcast_sends(c, list);
     while (list) {
         chat_send_op *p = list;
         list = p->next;
-        if (!e && !p->dup)
+        if (!e && !p->dup && !p->streamed)
             streams_push(p->ch, &p->m);
         if (p->cb)
             p->cb(p->arg, e, e ? NULL : &p->m);
@@ -383,9 +411,16 @@ void delivery_on_app(chat_channels *c, const net_msg *nm, const chat_app_msg *m,
             !(p->m.origin_peer = strdup(nm->origin)))
             e = SP_ERR_NOMEM;
     }
-    /* stored, with the reader's advanced state, by the group commit of this reactor turn */
+    /* Stored, with the reader's advanced state, by the group commit that follows this reactor turn
+     * (net's deferred log commit). Streams get it now, before that commit's fsync: if the daemon
+     * dies first, neither the message nor net's record of its frame is durable, so catch-up brings
+     * the frame again and it is read and stored then (docs/chat.md "Delivery latency"). */
     if (!e)
         e = batch_add(c, p);
+    if (!e) {
+        streams_push(ch, &p->m);
+        p->streamed = 1;
+    }
     if (e) {
         if (p)
             op_free(p);
@@ -395,47 +430,6 @@ void delivery_on_app(chat_channels *c, const net_msg *nm, const chat_app_msg *m,
         OPENSSL_cleanse(pt.data, pt.len);
     sp_buf_free_secret(&pt);
     sp_buf_free(&sender);
-}
-
-void delivery_drain(chat_channels *c, chan *ch)
-{
-    if (!ch->members)
-        return;
-    uint64_t top = 0;
-    for (member *mb = ch->members; mb; mb = mb->next)
-        if (mls_group_epoch(mb->g) > top)
-            top = mls_group_epoch(mb->g);
-    char q[80];
-    queue_name(q, sizeof q, 'a', ch->id);
-    int64_t after = 0;
-    for (;;) {
-        store_frame *v = NULL;
-        size_t n = 0;
-        if (store_outbox_list(c->db, q, after, CHAT_QUEUE_SCAN, &v, &n) != SP_OK)
-            return;
-        for (size_t i = 0; i < n; i++) {
-            chat_app_msg m;
-            after = v[i].id;
-            if (chat_app_decode(v[i].payload, v[i].len, &m) != SP_OK) {
-                store_outbox_remove(c->db, v[i].id);
-                continue;
-            }
-            if (m.epoch > top)
-                continue;
-            net_msg nm;
-            memset(&nm, 0, sizeof nm);
-            nm.origin = v[i].origin_peer;
-            nm.seq = v[i].origin_seq;
-            nm.ptype = CHAT_PT_APP;
-            nm.payload.ptr = v[i].payload;
-            nm.payload.len = v[i].len;
-            store_outbox_remove(c->db, v[i].id);
-            delivery_on_app(c, &nm, &m, 1);
-        }
-        store_frames_free(v, n);
-        if (n < CHAT_QUEUE_SCAN)
-            return;
-    }
 }
 
 /* ---- history ---------------------------------------------------------------------------------- */

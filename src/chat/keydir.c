@@ -287,9 +287,70 @@ void keydir_consumed(chat_channels *c, const char *user_id, const uint8_t ref[ML
     kp_mark_used(c, user_id, ref, 1);
 }
 
+/* Two daemons can take the same directory key package before either hears the other's KP_USED
+ * (keydir_take), each for an Add: both commits are accepted (in two channels, or as the same add
+ * retried), and both Welcomes come here. Deleting the private keys at the first join would leave the
+ * user a member in MLS that never joined the second channel. So the first join keeps them for a
+ * grace period — a row in the outbox queue "kpgrace" (origin = the reference in hex, origin_seq =
+ * when) — during which a second Welcome for that key package is joined as well; the sweep in
+ * keydir_tick deletes them afterwards. The key package's init and leaf keys then serve two groups
+ * for that while, as RFC 9420's last-resort key packages do. */
+#define KP_GRACE_QUEUE "kpgrace"
+
+static int in_grace(chat_channels *c, const char *hex)
+{
+    int64_t after = 0;
+    for (;;) {
+        store_frame *v = NULL;
+        size_t n = 0;
+        if (store_outbox_list(c->db, KP_GRACE_QUEUE, after, CHAT_QUEUE_SCAN, &v, &n) != SP_OK)
+            return 0;
+        int hit = 0;
+        for (size_t i = 0; i < n && !hit; i++)
+            hit = v[i].origin_peer && strcmp(v[i].origin_peer, hex) == 0;
+        if (n)
+            after = v[n - 1].id;
+        store_frames_free(v, n);
+        if (hit || n < CHAT_QUEUE_SCAN)
+            return hit;
+    }
+}
+
+sp_err keydir_join_used(chat_channels *c, const char *user_id, const uint8_t ref[MLS_HASH_LEN])
+{
+    char hex[2 * MLS_HASH_LEN + 1];
+    sp_hex_encode(ref, MLS_HASH_LEN, hex);
+    if (in_grace(c, hex)) {
+        SP_WARN("chat: %s joined a second channel with one key package (two daemons took it at once)", user_id);
+        return SP_OK;
+    }
+    sp_err e = store_outbox_add(c->db, KP_GRACE_QUEUE, hex, (uint64_t)store_now_ms(), 0, ref, MLS_HASH_LEN, NULL);
+    if (!e)
+        keydir_consumed(c, user_id, ref);
+    return e;
+}
+
+static void grace_sweep(chat_channels *c)
+{
+    store_frame *v = NULL;
+    size_t n = 0;
+    if (store_outbox_list(c->db, KP_GRACE_QUEUE, 0, CHAT_QUEUE_SCAN, &v, &n) != SP_OK)
+        return;
+    int64_t now = store_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        if ((int64_t)v[i].origin_seq + (int64_t)c->cfg.kp_grace_ms > now)
+            break; /* oldest first */
+        sp_err e = v[i].len == MLS_HASH_LEN ? store_keypkg_delete(c->db, v[i].payload, MLS_HASH_LEN) : SP_OK;
+        if (e == SP_OK || e == SP_ERR_NOT_FOUND)
+            store_outbox_remove(c->db, v[i].id);
+    }
+    store_frames_free(v, n);
+}
+
 /* Keeps one key package published per local user. */
 void keydir_tick(chat_channels *c)
 {
+    grace_sweep(c);
     if (!c->node)
         return;
     char **ids = NULL;

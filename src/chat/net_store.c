@@ -1,59 +1,110 @@
-/* net_store.c — net_persist decorator that flushes the channel engine's group commit first (see
- * net_store.h). */
+/* net_store.c — net_persist decorator: the engine's group commit before net's log commit, and this
+ * node's own frames in the store (see net_store.h). */
 #include "chat/net_store.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
 #include "chat/channels_int.h"
+#include "store/own_frames.h"
 
 typedef struct {
     net_persist *inner;
     chat_channels *c;
+    uint8_t self[NET_PUBKEY_LEN];
 } wrap;
 
-#define IN(ctx) (((wrap *)(ctx))->inner)
+#define IN(w) ((w)->inner)
+#define OWN(w, origin) (!memcmp((origin), (w)->self, NET_PUBKEY_LEN))
 
 static sp_err w_peer_save(void *ctx, const char *addr, const char *peer_id, int pinned)
 {
-    return IN(ctx)->peer_save(IN(ctx)->ctx, addr, peer_id, pinned);
+    wrap *w = ctx;
+    return IN(w)->peer_save(IN(w)->ctx, addr, peer_id, pinned);
 }
 
 static sp_err w_peer_list(void *ctx, net_peer_cb cb, void *arg)
 {
-    return IN(ctx)->peer_list(IN(ctx)->ctx, cb, arg);
+    wrap *w = ctx;
+    return IN(w)->peer_list(IN(w)->ctx, cb, arg);
 }
 
 static sp_err w_frame_append(void *ctx, const uint8_t origin[NET_PUBKEY_LEN], uint64_t seq, const uint8_t *body,
                              size_t len)
 {
-    return IN(ctx)->frame_append(IN(ctx)->ctx, origin, seq, body, len);
+    wrap *w = ctx;
+    if (OWN(w, origin))
+        return store_own_frame_put(w->c->db, seq, body, len);
+    return IN(w)->frame_append(IN(w)->ctx, origin, seq, body, len);
 }
 
 static sp_err w_frame_seen(void *ctx, const uint8_t origin[NET_PUBKEY_LEN], uint64_t seq, int *seen)
 {
-    return IN(ctx)->frame_seen(IN(ctx)->ctx, origin, seq, seen);
+    wrap *w = ctx;
+    if (OWN(w, origin))
+        return store_own_frame_held(w->c->db, seq, seen);
+    return IN(w)->frame_seen(IN(w)->ctx, origin, seq, seen);
 }
 
 static sp_err w_frames_after(void *ctx, const uint8_t origin[NET_PUBKEY_LEN], uint64_t after, size_t max,
                              net_frame_cb cb, void *arg)
 {
-    return IN(ctx)->frames_after(IN(ctx)->ctx, origin, after, max, cb, arg);
+    wrap *w = ctx;
+    if (OWN(w, origin))
+        return store_own_frames_after(w->c->db, after, max, cb, arg);
+    return IN(w)->frames_after(IN(w)->ctx, origin, after, max, cb, arg);
+}
+
+typedef struct {
+    wrap *w;
+    net_origin_cb cb;
+    void *arg;
+} others_ctx;
+
+static void other_origin(void *arg, const uint8_t origin[NET_PUBKEY_LEN], uint64_t contig, uint64_t max)
+{
+    others_ctx *o = arg;
+    if (!OWN(o->w, origin))
+        o->cb(o->arg, origin, contig, max);
 }
 
 static sp_err w_origins(void *ctx, net_origin_cb cb, void *arg)
 {
-    return IN(ctx)->origins(IN(ctx)->ctx, cb, arg);
+    wrap *w = ctx;
+    others_ctx o = {w, cb, arg};
+    sp_err e = IN(w)->origins(IN(w)->ctx, other_origin, &o);
+    uint64_t max = 0;
+    if (!e)
+        e = store_own_frames_max(w->c->db, &max);
+    if (!e && max)
+        cb(arg, w->self, max, max); /* own sequences are contiguous from 1 */
+    return e;
 }
 
 static sp_err w_origin_state(void *ctx, const uint8_t origin[NET_PUBKEY_LEN], uint64_t *contig, uint64_t *max)
 {
-    return IN(ctx)->origin_state(IN(ctx)->ctx, origin, contig, max);
+    wrap *w = ctx;
+    if (!OWN(w, origin))
+        return IN(w)->origin_state(IN(w)->ctx, origin, contig, max);
+    sp_err e = store_own_frames_max(w->c->db, max);
+    *contig = e ? 0 : *max;
+    return e;
 }
 
 static sp_err w_flush(void *ctx)
 {
     wrap *w = ctx;
     batch_flush(w->c); /* what the frames carried, durable before the frames are */
-    return w->inner->flush(w->inner->ctx);
+    return IN(w)->flush(IN(w)->ctx);
+}
+
+/* Net calls this before it relays frames it originated: they are in the store, in the engine's
+ * open group-commit transaction if there is one (commit it now), else already committed. */
+static sp_err w_sync(void *ctx)
+{
+    wrap *w = ctx;
+    return batch_commit_now(w->c);
 }
 
 static void w_destroy(void *ctx)
@@ -63,7 +114,35 @@ static void w_destroy(void *ctx)
     free(w);
 }
 
-sp_err chat_net_persist_wrap(net_persist *inner, chat_channels *c, net_persist **out)
+static int copy_own(void *arg, uint64_t seq, const uint8_t *body, size_t len)
+{
+    store_db *db = arg;
+    sp_err e = store_own_frame_put(db, seq, body, len);
+    return e != SP_OK && e != SP_ERR_EXISTS;
+}
+
+/* An older version logged own frames in net.db: bring any the store lacks over, so numbering
+ * continues after them. */
+static sp_err adopt_own_frames(wrap *w)
+{
+    uint64_t contig = 0, theirs = 0, ours = 0;
+    sp_err e = IN(w)->origin_state(IN(w)->ctx, w->self, &contig, &theirs);
+    if (!e)
+        e = store_own_frames_max(w->c->db, &ours);
+    if (e || theirs <= ours)
+        return e;
+    if ((e = store_tx_begin(w->c->db)))
+        return e;
+    e = IN(w)->frames_after(IN(w)->ctx, w->self, ours, theirs - ours, copy_own, w->c->db);
+    e = store_tx_end(w->c->db, e);
+    if (!e)
+        SP_INFO("chat: moved own frames %llu..%llu from net.db into the store", (unsigned long long)ours + 1,
+                (unsigned long long)theirs);
+    return e;
+}
+
+sp_err chat_net_persist_wrap(net_persist *inner, chat_channels *c, const uint8_t self[NET_PUBKEY_LEN],
+                             net_persist **out)
 {
     wrap *w = calloc(1, sizeof *w);
     net_persist *p = calloc(1, sizeof *p);
@@ -74,6 +153,13 @@ sp_err chat_net_persist_wrap(net_persist *inner, chat_channels *c, net_persist *
     }
     w->inner = inner;
     w->c = c;
+    memcpy(w->self, self, NET_PUBKEY_LEN);
+    sp_err e = adopt_own_frames(w);
+    if (e) {
+        free(w);
+        free(p);
+        return e;
+    }
     p->ctx = w;
     p->peer_save = w_peer_save;
     p->peer_list = w_peer_list;
@@ -83,6 +169,7 @@ sp_err chat_net_persist_wrap(net_persist *inner, chat_channels *c, net_persist *
     p->origins = w_origins;
     p->origin_state = w_origin_state;
     p->flush = w_flush;
+    p->sync = w_sync;
     p->destroy = w_destroy;
     *out = p;
     return SP_OK;

@@ -87,6 +87,17 @@ struct link {
     char why[240]; /* close reason, for connect callbacks */
 };
 
+/* A frame accepted in the current read batch, handed up once the batch's relays are written. */
+typedef struct handup {
+    struct handup *next;
+    char origin[NET_PEER_ID_LEN + 1];
+    uint64_t seq;
+    uint16_t ptype;
+    int for_me;
+    size_t len;
+    uint8_t payload[];
+} handup;
+
 struct net_node {
     struct event_base *base;
     net_identity *id;
@@ -99,9 +110,10 @@ struct net_node {
     link *dead;     /* closed, waiting for the reaper */
     peer *peers;
     waiter *done;   /* finished connect waiters, called from done_ev */
-    struct event reap_ev, done_ev, flush_ev;
+    struct event reap_ev, done_ev, flush_ev, commit_ev;
     net_have_entry *scratch; /* origins, for pump and HAVE */
     size_t nscratch, capscratch;
+    handup *up, **up_tail;   /* this read batch's frames for on_msg, in arrival order */
 };
 
 static uint64_t now_ms(void)
@@ -455,14 +467,46 @@ static void on_gossip(link *l, sp_slice body)
     }
     const uint8_t *me = net_identity_pubkey(n->id);
     int for_me = !memcmp(g.dest, me, NET_PUBKEY_LEN);
-    if (memcmp(g.origin, me, NET_PUBKEY_LEN) && (for_me || net_gossip_is_broadcast(&g)) && n->cfg.on_msg) {
+    if (!for_me)
+        relay(n, l, g.origin, body.ptr, body.len);
+    if (!memcmp(g.origin, me, NET_PUBKEY_LEN) || !(for_me || net_gossip_is_broadcast(&g)) || !n->cfg.on_msg)
+        return;
+    /* Handed up after the batch's relays are on the wire (read_cb): the next hop does not wait
+     * for what the upper layer does with it. */
+    handup *h = malloc(sizeof *h + g.payload.len);
+    if (!h) {
         char origin[NET_PEER_ID_LEN + 1];
         net_peer_id_format(g.origin, origin);
         net_msg m = {origin, g.seq, g.ptype, for_me, g.payload};
-        n->cfg.on_msg(n->cfg.on_msg_arg, &m);
+        n->cfg.on_msg(n->cfg.on_msg_arg, &m); /* out of memory: now, without the copy */
+        return;
     }
-    if (!for_me)
-        relay(n, l, g.origin, body.ptr, body.len);
+    net_peer_id_format(g.origin, h->origin);
+    h->seq = g.seq;
+    h->ptype = g.ptype;
+    h->for_me = for_me;
+    h->len = g.payload.len;
+    if (h->len)
+        memcpy(h->payload, g.payload.ptr, h->len);
+    h->next = NULL;
+    if (!n->up_tail)
+        n->up_tail = &n->up;
+    *n->up_tail = h;
+    n->up_tail = &h->next;
+}
+
+/* Hands this batch's frames to on_msg, in arrival order. */
+static void hand_up(net_node *n)
+{
+    while (n->up) {
+        handup *h = n->up;
+        n->up = h->next;
+        if (!n->up)
+            n->up_tail = &n->up;
+        net_msg m = {h->origin, h->seq, h->ptype, h->for_me, {h->payload, h->len}};
+        n->cfg.on_msg(n->cfg.on_msg_arg, &m);
+        free(h);
+    }
 }
 
 /* Logs count frames under consecutive sequences, commits once, then relays them. If an append
@@ -769,7 +813,22 @@ static void read_cb(struct bufferevent *bev, void *arg)
         if (l->state != L_CLOSED)
             evbuffer_drain(in, NET_FRAME_HEADER + (size_t)flen);
     }
-    /* Before anything relayed in this batch leaves: make the log durable. */
+    if (n->up) {
+        flush_cb(-1, 0, n); /* this batch's relays leave first */
+        hand_up(n);
+    }
+    /* The log commit (and with it the store's, upstairs) comes commit_delay_ms later, after
+     * this turn's relays and stream pushes have been written: no fsync on any hop's path, and
+     * one per burst. Losing a relayed frame that was not yet committed here is safe: our log
+     * does not have it, so after a restart catch-up brings it from a neighbour again. */
+    if (!evtimer_pending(&n->commit_ev, NULL))
+        arm(&n->commit_ev, n->cfg.commit_delay_ms);
+}
+
+static void commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    net_node *n = arg;
     n->persist->flush(n->persist->ctx);
 }
 
@@ -1036,11 +1095,13 @@ sp_err net_node_new(struct event_base *base, net_identity *id, net_persist *pers
     DEF(backoff_min_ms, 200);
     DEF(backoff_max_ms, 5000);
     DEF(out_queue_max, 4u << 20);
+    DEF(commit_delay_ms, 5);
     DEF(listen_host, "127.0.0.1");
 #undef DEF
     evtimer_assign(&n->reap_ev, base, reap_cb, n);
     evtimer_assign(&n->done_ev, base, done_cb, n);
     event_assign(&n->flush_ev, base, -1, 0, flush_cb, n);
+    evtimer_assign(&n->commit_ev, base, commit_cb, n);
 
     struct sockaddr_storage ss;
     socklen_t sslen = sizeof ss;
@@ -1113,6 +1174,8 @@ void net_node_free(net_node *n)
     evtimer_del(&n->reap_ev);
     evtimer_del(&n->done_ev);
     event_del(&n->flush_ev);
+    event_del(&n->commit_ev);
+    hand_up(n); /* (empty outside a read callback) */
     n->persist->flush(n->persist->ctx);
     evconnlistener_free(n->listener);
     free(n->scratch);

@@ -54,6 +54,9 @@ typedef struct {
     unsigned backoff_min_ms;  /* (200) first redial delay, doubled per failure ... */
     unsigned backoff_max_ms;  /* (5000) ... up to this; each delay is jittered into [d/2, d] */
     size_t out_queue_max;     /* (4 MiB) bytes queued per link before relaying pauses for it */
+    unsigned commit_delay_ms; /* (5) received frames are relayed at once and committed to the log
+                                 (persist->flush) this long after the first of them: one commit,
+                                 and one fsync upstairs, per burst rather than per read */
 } net_node_config;
 
 /* Binds the listener, loads the address book from persist and starts dialling it.

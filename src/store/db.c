@@ -2,6 +2,7 @@
  * db.c — opening the database safely, migrating it, the statement cache and transactions.
  */
 #include "store/internal.h"
+#include "store/checkpointer.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -14,8 +15,10 @@
 
 /* 'SPND': marks the file as ours so we never migrate someone else's database. */
 #define STORE_APPLICATION_ID 0x53504e44
+#define CHECKPOINT_PAGES 1000     /* sqlite's own wal_autocheckpoint default */
+#define CHECKPOINT_PERIOD_MS 1000 /* and at least this often while running */
 
-_Static_assert(STORE_SCHEMA_VERSION == 3, "add the migration step and bump the version together");
+_Static_assert(STORE_SCHEMA_VERSION == 4, "add the migration step and bump the version together");
 
 int64_t store_now_ms(void)
 {
@@ -332,6 +335,16 @@ static sp_err inspect(store_db *db, const char *path, int64_t *version, char *er
     return SP_OK;
 }
 
+/* After each commit, with the log's size in pages: past the size sqlite would checkpoint at,
+ * the checkpoint thread does it (returning SQLITE_OK here replaces the automatic checkpoint). */
+static int wal_grew(void *arg, sqlite3 *sq, const char *name, int pages)
+{
+    (void)sq, (void)name;
+    if (pages >= CHECKPOINT_PAGES)
+        store_checkpointer_kick(((store_db *)arg)->ckpt);
+    return SQLITE_OK;
+}
+
 sp_err store_open(const char *path, store_db **out, char *errbuf, size_t errlen)
 {
     *out = NULL;
@@ -373,6 +386,11 @@ sp_err store_open(const char *path, store_db **out, char *errbuf, size_t errlen)
             return e;
         }
     }
+    /* Checkpoints on their own thread: never a multi-millisecond copy inside a commit here. */
+    if (store_checkpointer_start(path, CHECKPOINT_PERIOD_MS, &db->ckpt) == SP_OK)
+        sqlite3_wal_hook(db->sq, wal_grew, db);
+    else
+        SP_WARN("store: checkpoints stay inside commits (no checkpoint thread)");
     /* The database is private to the daemon's user. */
     if (chmod(path, 0600) != 0 && errno != ENOENT)
         SP_WARN("store: cannot chmod %s: %s", path, strerror(errno));
@@ -389,6 +407,7 @@ void store_close(store_db *db)
 {
     if (!db)
         return;
+    store_checkpointer_stop(db->ckpt); /* closing the last connection checkpoints what is left */
     for (size_t i = 0; i < STORE_STMT_SLOTS; i++)
         if (db->stmts[i].st)
             sqlite3_finalize(db->stmts[i].st);

@@ -28,7 +28,7 @@
 typedef struct store_db store_db;
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* Opens (creating if needed) and migrates the database at path. On failure *out is NULL and a
  * human-readable reason is written to errbuf (if non-NULL). Errors: SP_ERR_UNSUPPORTED (newer

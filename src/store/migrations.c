@@ -151,7 +151,15 @@ static const char MIGRATION_3[] =
     "DROP TABLE frames;"
     "DROP TABLE origin_progress;";
 
-static const char *const MIGRATIONS[] = {MIGRATION_1, MIGRATION_2, MIGRATION_3};
+/* v4: the gossip frames this daemon originates (store/own_frames.h), written in the same
+ * transaction as the messages and MLS state they carry, so a send costs one fsync. */
+static const char MIGRATION_4[] =
+    "CREATE TABLE own_frames ("
+    "  seq  INTEGER PRIMARY KEY,"                 /* 1, 2, 3, ... */
+    "  body BLOB NOT NULL"                        /* net/frame.h gossip body */
+    ");";
+
+static const char *const MIGRATIONS[] = {MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4};
 
 int store_migrations_count(void)
 {
