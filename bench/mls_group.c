@@ -7,6 +7,14 @@
  * ancestor with the committer is the root: one decryption, one key derived)
  * and the committer's sibling (one decryption, log2(N) keys derived).
  *
+ * Some operations run on several threads (mls/parallel.h), so each is timed
+ * in WALL time (CLOCK_MONOTONIC) and, next to it, in the CPU time of the
+ * whole process (CLOCK_PROCESS_CPUTIME_ID: every thread's share); figures are
+ * medians over several runs of the operation. The machine is shared: wall
+ * time includes waiting for a core, so read the figures as ranges.
+ *
+ *   build/bench/mls_group [-t THREADS] [N]   (-t 1: serial; default: mls_parallel_threads())
+ *
  * To fill every parent node without N joins, members other than the two
  * timed ones are puppets: a copy of a joined member's state given another
  * leaf's keys, each committing once (this uses the library's internals). */
@@ -14,15 +22,64 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mls/group.h"
 #include "mls/group_internal.h"
+#include "mls/parallel.h"
 
-static double now(void)
+static double clock_s(clockid_t c)
 {
     struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); /* CPU time: the machine is shared */
+    clock_gettime(c, &t);
     return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* The samples of one operation: wall and process CPU seconds per run. */
+#define MAX_RUNS 64
+typedef struct {
+    double wall[MAX_RUNS], cpu[MAX_RUNS];
+    int n;
+    double w0, c0;
+} timing;
+
+static void t_start(timing *t)
+{
+    t->w0 = clock_s(CLOCK_MONOTONIC);
+    t->c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+static void t_stop(timing *t)
+{
+    double w = clock_s(CLOCK_MONOTONIC), c = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    if (t->n < MAX_RUNS) {
+        t->wall[t->n] = w - t->w0;
+        t->cpu[t->n] = c - t->c0;
+        t->n++;
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(const double *v, int n)
+{
+    double s[MAX_RUNS];
+    memcpy(s, v, n * sizeof *s);
+    qsort(s, n, sizeof *s, cmp_double);
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+/* "wall W ms (cpu C ms)", medians, in ms */
+static const char *fmt(const timing *t, char *buf, size_t len)
+{
+    double w = median(t->wall, t->n) * 1e3, c = median(t->cpu, t->n) * 1e3;
+    const char *f = w >= 10 ? "%.1f ms (cpu %.1f)" : "%.2f ms (cpu %.2f)";
+    snprintf(buf, len, f, w, c);
+    return buf;
 }
 
 #define DIE(...)                                                                      \
@@ -60,6 +117,20 @@ static mls_group *puppet(const mls_group *from, uint32_t leaf, const kpair *k)
     return p;
 }
 
+/* The timed operations, each in a function of its own so that a profile of
+ * just them can be taken: valgrind --tool=callgrind --toggle-collect=timed_create ... */
+static __attribute__((noinline)) void timed_create(mls_group *g, mls_commit_out *o,
+                                                   mls_group **next)
+{
+    OK(mls_group_self_update(g, o, next));
+}
+
+static __attribute__((noinline)) void timed_process(mls_group *g, const mls_commit_out *o)
+{
+    mls_process_info info;
+    OK(mls_group_process(g, o->commit.data, o->commit.len, &info));
+}
+
 static void process_all(mls_group **gs, size_t n, const mls_commit_out *o)
 {
     mls_process_info info;
@@ -81,18 +152,32 @@ static void run(uint32_t n)
     OK(mls_group_create((const uint8_t *)"bench", 5, (const uint8_t *)"user-0", 6, NULL, NULL, NULL,
                         &a));
     mls_commit_out o;
-    double t0 = now();
-    OK(mls_group_add(a, sl, n - 1, &o, &next));
-    double t_add = now() - t0;
+    /* the add, several times from the same state (each pending state but the
+     * last discarded) */
+    const int RA = n >= 1024 ? 5 : 7;
+    timing t_add = {0}, t_join = {0};
+    for (int r = 0; r < RA; r++) {
+        t_start(&t_add);
+        OK(mls_group_add(a, sl, n - 1, &o, &next));
+        t_stop(&t_add);
+        if (r == RA - 1)
+            break;
+        mls_commit_out_free(&o);
+        mls_group_free(next);
+    }
     size_t welcome_len = o.welcome.len;
     mls_group_apply(a, next);
 
     /* the far receiver (last leaf) and the committer's sibling (leaf 1) join */
     mls_group *far, *sib;
-    t0 = now();
-    OK(mls_group_join(o.welcome.data, o.welcome.len, NULL, 0, k[n - 1].priv.data, k[n - 1].priv.len,
-                      NULL, 0, NULL, &far));
-    double t_join = now() - t0;
+    for (int r = 0; r < RA; r++) {
+        t_start(&t_join);
+        OK(mls_group_join(o.welcome.data, o.welcome.len, NULL, 0, k[n - 1].priv.data,
+                          k[n - 1].priv.len, NULL, 0, NULL, &far));
+        t_stop(&t_join);
+        if (r < RA - 1)
+            mls_group_free(far);
+    }
     OK(mls_group_join(o.welcome.data, o.welcome.len, NULL, 0, k[1].priv.data, k[1].priv.len, NULL,
                       0, NULL, &sib));
     mls_commit_out_free(&o);
@@ -125,22 +210,22 @@ static void run(uint32_t n)
     if (blank)
         DIE("the tree still has %u blank nodes\n", blank);
 
-    /* a path commit in the full tree: several rounds, median-free average */
-    const int R = n >= 1024 ? 20 : 50;
-    double t_create = 0, t_far = 0, t_sib = 0;
+    /* a path commit in the full tree: several rounds */
+    const int R = n >= 1024 ? 21 : 41;
+    timing t_create = {0}, t_far = {0}, t_sib = {0};
     for (int r = 0; r < R; r++) {
-        t0 = now();
-        OK(mls_group_self_update(a, &o, &next));
-        t_create += now() - t0;
+        t_start(&t_create);
+        timed_create(a, &o, &next);
+        t_stop(&t_create);
         mls_group *f2, *s2;
         OK(mls_group_clone(far, &f2));
         OK(mls_group_clone(sib, &s2));
-        t0 = now();
-        OK(mls_group_process(f2, o.commit.data, o.commit.len, &info));
-        t_far += now() - t0;
-        t0 = now();
-        OK(mls_group_process(s2, o.commit.data, o.commit.len, &info));
-        t_sib += now() - t0;
+        t_start(&t_far);
+        timed_process(f2, &o);
+        t_stop(&t_far);
+        t_start(&t_sib);
+        timed_process(s2, &o);
+        t_stop(&t_sib);
         mls_group_free(f2);
         mls_group_free(s2);
         mls_group_free(next);
@@ -156,27 +241,30 @@ static void run(uint32_t n)
 
     /* a Remove: of a member in the middle */
     uint32_t victim = n / 2;
-    double t_rc = 0, t_rp = 0;
+    timing t_rc = {0}, t_rp = {0};
     for (int r = 0; r < R; r++) {
-        t0 = now();
+        t_start(&t_rc);
         OK(mls_group_remove(a, &victim, 1, &o, &next));
-        t_rc += now() - t0;
+        t_stop(&t_rc);
         mls_group *f2;
         OK(mls_group_clone(far, &f2));
-        t0 = now();
+        t_start(&t_rp);
         OK(mls_group_process(f2, o.commit.data, o.commit.len, &info));
-        t_rp += now() - t0;
+        t_stop(&t_rp);
         mls_group_free(f2);
         mls_group_free(next);
         mls_commit_out_free(&o);
     }
 
-    printf("N=%-5u add %u: %8.1f ms (welcome %zu B)   join: %7.1f ms\n", n, n - 1, t_add * 1e3,
-           welcome_len, t_join * 1e3);
-    printf("        path commit (full tree, %zu B): create %.2f ms, process %.2f ms (far side) / %.2f ms (sibling)\n",
-           commit_len, t_create / R * 1e3, t_far / R * 1e3, t_sib / R * 1e3);
-    printf("        remove commit: create %.2f ms, process %.2f ms (far side)\n", t_rc / R * 1e3,
-           t_rp / R * 1e3);
+    char b1[64], b2[64], b3[64];
+    printf("N=%-5u add %u (commit + Welcome %zu B): %s   join: %s   [median of %d]\n", n, n - 1,
+           welcome_len, fmt(&t_add, b1, sizeof b1), fmt(&t_join, b2, sizeof b2), RA);
+    printf("        path commit (full tree, %zu B): create %s, process %s (far side) / %s (sibling)"
+           "   [median of %d]\n",
+           commit_len, fmt(&t_create, b1, sizeof b1), fmt(&t_far, b2, sizeof b2),
+           fmt(&t_sib, b3, sizeof b3), R);
+    printf("        remove commit: create %s, process %s (far side)\n", fmt(&t_rc, b1, sizeof b1),
+           fmt(&t_rp, b2, sizeof b2));
     fflush(stdout);
 
     mls_group_free(a);
@@ -192,9 +280,18 @@ static void run(uint32_t n)
 
 int main(int argc, char **argv)
 {
-    printf("mls_group: MLS group operations, suite 0x0001 (CPU time of this thread per operation)\n");
-    if (argc > 1) {
-        run((uint32_t)atoi(argv[1]));
+    int c;
+    while ((c = getopt(argc, argv, "t:")) != -1) {
+        if (c != 't')
+            DIE("usage: %s [-t THREADS] [N]\n", argv[0]);
+        mls_parallel_set_threads((unsigned)atoi(optarg));
+    }
+    printf("mls_group: MLS group operations, suite 0x0001, %u thread(s) per operation;\n"
+           "  WALL time (CLOCK_MONOTONIC) per operation, median of several runs, with the\n"
+           "  process CPU time (CLOCK_PROCESS_CPUTIME_ID, all threads) of the same runs\n",
+           mls_parallel_threads());
+    if (optind < argc) {
+        run((uint32_t)atoi(argv[optind]));
         return 0;
     }
     run(32);

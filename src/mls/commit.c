@@ -11,6 +11,7 @@
 #include "mls/framing.h"
 #include "mls/group_internal.h"
 #include "mls/key_package.h"
+#include "mls/parallel.h"
 #include "mls/transcript.h"
 
 typedef struct {
@@ -61,13 +62,30 @@ static sp_err members_support(const mls_tree *t, const mls_extension_list *ext)
     return SP_OK;
 }
 
-/* A proposal on its own (whoever sent it, whenever it arrives). */
+/* The checks of a commit's Add proposals (two signature verifications
+ * each), run before the list is walked, on several threads. */
+typedef struct {
+    const prop_ref *ps;
+    uint64_t now;
+    sp_err *verdict; /* per proposal; SP_OK for the ones that are not Adds */
+} add_checks;
+
+static sp_err check_add(void *arg, size_t i)
+{
+    add_checks *c = arg;
+    if (c->ps[i].p->type == MLS_PROPOSAL_ADD)
+        c->verdict[i] = mls_key_package_validate(&c->ps[i].p->add, c->now);
+    return SP_OK; /* every verdict is wanted: the list walk reports them in order */
+}
+
+/* A proposal on its own (whoever sent it, whenever it arrives); an Add's
+ * verdict comes from add_verdict when given. */
 static sp_err check_proposal(const mls_group *g, const mls_proposal *p, uint32_t sender,
-                             uint64_t now)
+                             uint64_t now, const sp_err *add_verdict)
 {
     switch (p->type) {
     case MLS_PROPOSAL_ADD:
-        return mls_key_package_validate(&p->add, now);
+        return add_verdict ? *add_verdict : mls_key_package_validate(&p->add, now);
     case MLS_PROPOSAL_UPDATE:
         if (!mls_tree_leaf(g->tree, mls_leaf(sender)) || p->update.source != MLS_LEAF_SOURCE_UPDATE)
             return SP_ERR_INVALID;
@@ -99,17 +117,16 @@ static int psk_id_equal(const mls_psk_id *a, const mls_psk_id *b)
            same_bytes(&a->nonce, &b->nonce);
 }
 
-/* §12.2 checks over the whole list, then §12.3 order: updates, removes, adds. */
-static sp_err apply_proposals(mls_group *ns, const prop_ref *ps, size_t n, uint32_t committer,
-                              uint64_t now, applied *a)
+/* §12.2 checks over the whole list: each proposal on its own (an Add's
+ * verdict taken from verdict[] when given), one change per leaf, not the
+ * committer's own leaf, distinct PSKs, a ReInit alone, one GCE. */
+static sp_err check_list(const mls_group *ns, const prop_ref *ps, size_t n, uint32_t committer,
+                         uint64_t now, const sp_err *verdict, applied *a,
+                         const mls_proposal **gce)
 {
-    memset(a, 0, sizeof *a);
-    const mls_proposal *gce = NULL;
-    size_t n_adds = 0;
-    a->need_path = n == 0;
     for (size_t i = 0; i < n; i++) {
         const mls_proposal *p = ps[i].p;
-        TRY(check_proposal(ns, p, ps[i].sender, now));
+        TRY(check_proposal(ns, p, ps[i].sender, now, verdict ? &verdict[i] : NULL));
         switch (p->type) {
         case MLS_PROPOSAL_UPDATE:
         case MLS_PROPOSAL_REMOVE: {
@@ -125,9 +142,6 @@ static sp_err apply_proposals(mls_group *ns, const prop_ref *ps, size_t n, uint3
             a->need_path = 1;
             break;
         }
-        case MLS_PROPOSAL_ADD:
-            n_adds++;
-            break;
         case MLS_PROPOSAL_PSK:
             if (a->n_psks == sizeof a->psks / sizeof a->psks[0])
                 return SP_ERR_TOO_LARGE;
@@ -142,13 +156,38 @@ static sp_err apply_proposals(mls_group *ns, const prop_ref *ps, size_t n, uint3
             a->reinit = 1;
             break;
         case MLS_PROPOSAL_GROUP_CONTEXT_EXTENSIONS:
-            if (gce)
+            if (*gce)
                 return SP_ERR_INVALID;
-            gce = p;
+            *gce = p;
             a->need_path = 1;
             break;
         }
     }
+    return SP_OK;
+}
+
+/* §12.2 checks over the whole list, then §12.3 order: updates, removes, adds. */
+static sp_err apply_proposals(mls_group *ns, const prop_ref *ps, size_t n, uint32_t committer,
+                              uint64_t now, applied *a)
+{
+    memset(a, 0, sizeof *a);
+    const mls_proposal *gce = NULL;
+    size_t n_adds = 0;
+    a->need_path = n == 0;
+    for (size_t i = 0; i < n; i++)
+        n_adds += ps[i].p->type == MLS_PROPOSAL_ADD;
+    /* the Adds' signatures are most of a large commit's cost: checked up
+     * front on several threads, their verdicts reported in list order */
+    sp_err *verdict = NULL;
+    if (n_adds > 1) {
+        if (!(verdict = calloc(n, sizeof *verdict)))
+            return SP_ERR_NOMEM;
+        add_checks c = {ps, now, verdict};
+        mls_parallel_for(n, check_add, &c);
+    }
+    sp_err listed = check_list(ns, ps, n, committer, now, verdict, a, &gce);
+    free(verdict);
+    TRY(listed);
     if (n_adds > sizeof a->added / sizeof a->added[0])
         return SP_ERR_TOO_LARGE;
     for (size_t i = 0; i < n; i++) {
@@ -345,7 +384,7 @@ static sp_err advance(mls_group *ns, before *old, mls_authenticated_content *ac,
 static sp_err handle_proposal(mls_group *ns, const mls_authenticated_content *ac)
 {
     uint32_t sender = ac->content.sender.index;
-    TRY(check_proposal(ns, &ac->content.proposal, sender, 0));
+    TRY(check_proposal(ns, &ac->content.proposal, sender, 0, NULL));
     sp_buf b = SP_BUF_INIT;
     uint8_t ref[MLS_HASH_LEN];
     sp_err e = mls_authenticated_content_write(&b, ac);

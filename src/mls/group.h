@@ -29,6 +29,13 @@
  * system source); it is borrowed and must outlive the group. It is not part
  * of the saved state.
  *
+ * Threads: one mls_group is used by one thread at a time. Inside a call, the
+ * costly independent parts of large operations (the key package checks of a
+ * multi-Add commit, a Welcome's per-joiner encryptions, an UpdatePath's keys
+ * and encryptions, a joiner's leaf signature checks) run on a small process-
+ * wide pool (mls/parallel.h; mls_parallel_set_threads(1) turns it off); the
+ * output bytes do not depend on it.
+ *
  * Ownership: mls_group objects are freed with mls_group_free (which wipes all
  * secrets). sp_buf outputs are appended to and belong to the caller; buffers
  * holding secrets (state blobs, key-package private blobs, plaintexts) should

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mls/codec.h"
+#include "mls/parallel.h"
 #include "mls/tls.h"
 
 #define TRY(x)                \
@@ -727,20 +728,42 @@ sp_err mls_tree_leaf_verify(const mls_leaf_node *leaf, sp_slice group_id, uint32
     return e;
 }
 
+/* The leaves' checks (a signature verification each: most of a join's cost),
+ * run before the tree walk on several threads. */
+typedef struct {
+    const mls_tree *t;
+    sp_slice group_id;
+    sp_err *verdict; /* per leaf */
+} leaf_checks;
+
+static sp_err check_leaf(void *arg, size_t l)
+{
+    leaf_checks *c = arg;
+    const rnode *r = c->t->nodes[2 * l];
+    if (r && r->n.type == MLS_NODE_LEAF)
+        c->verdict[l] = mls_tree_leaf_verify(&r->n.leaf, c->group_id, (uint32_t)l);
+    return SP_OK; /* every verdict is wanted: the walk reports them in tree order */
+}
+
 sp_err mls_tree_validate(mls_tree *t, sp_slice group_id)
 {
     uint32_t w = width(t->n_leaves);
     if (!w)
         return SP_ERR_INVALID;
     const mls_bytes **enc = malloc(w * sizeof *enc), **sig = malloc(t->n_leaves * sizeof *sig);
+    sp_err *verdict = calloc(t->n_leaves, sizeof *verdict);
     size_t n_enc = 0, n_sig = 0;
-    sp_err e = enc && sig ? SP_OK : SP_ERR_NOMEM;
+    sp_err e = enc && sig && verdict ? SP_OK : SP_ERR_NOMEM;
+    if (!e) {
+        leaf_checks c = {t, group_id, verdict};
+        mls_parallel_for(t->n_leaves, check_leaf, &c);
+    }
     for (uint32_t i = 0; !e && i < w; i++) {
         rnode *r = t->nodes[i];
         if (!r)
             continue;
         if (r->n.type == MLS_NODE_LEAF) {
-            e = mls_tree_leaf_verify(&r->n.leaf, group_id, i / 2);
+            e = verdict[i / 2];
             enc[n_enc++] = &r->n.leaf.encryption_key;
             sig[n_sig++] = &r->n.leaf.signature_key;
             continue;
@@ -768,6 +791,7 @@ sp_err mls_tree_validate(mls_tree *t, sp_slice group_id)
         e = all_distinct(sig, n_sig);
     free(enc);
     free(sig);
+    free(verdict);
     if (!e)
         e = mls_tree_verify_parent_hashes(t);
     return e;

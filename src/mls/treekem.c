@@ -7,6 +7,7 @@
 #include "mls/codec.h"
 #include "mls/hpke.h"
 #include "mls/key_package.h"
+#include "mls/parallel.h"
 
 #define TRY(x)                \
     do {                      \
@@ -110,50 +111,76 @@ static void blank_direct_path(mls_tree *t, mls_leaf_idx l)
         mls_tree_blank_node(t, dp[i]);
 }
 
+/* The committer's key pairs: one per node of its filtered path from that
+ * node's path secret, and the leaf's from fresh randomness — independent
+ * scalar multiplications, derived on several threads. */
+typedef struct {
+    const mls_treekem_secrets *s;
+    const uint8_t *leaf_ikm;
+    uint8_t (*priv)[MLS_KEM_PRIV_LEN]; /* n + 1: the path's, then the leaf's */
+    uint8_t (*pub)[MLS_KEM_PUB_LEN];
+} keys_job;
+
+static sp_err derive_one(void *arg, size_t i)
+{
+    keys_job *k = arg;
+    if (i == k->s->n)
+        return mls_hpke_derive_key_pair(k->leaf_ikm, MLS_KEM_PRIV_LEN, k->priv[i], k->pub[i]);
+    return mls_path_secret_keys(k->s->secret[i], k->priv[i], k->pub[i]);
+}
+
 sp_err mls_treekem_create(mls_tree *t, mls_leaf_idx me, const mls_leaf_node *tmpl,
                           const mls_signer *signer, sp_slice group_id, const mls_rand *rng,
                           mls_treekem_secrets *out, mls_privs *privs)
 {
     memset(out, 0, sizeof *out);
     TRY(mls_tree_filtered_path(t, me, out->path, out->copath, 32, &out->n));
-    uint8_t leaf_pub[MLS_KEM_PUB_LEN], priv[MLS_KEM_PRIV_LEN], pub[MLS_KEM_PUB_LEN];
-    uint8_t ps[MLS_HASH_LEN];
-    TRY(mls_hpke_keygen(rng, out->leaf_priv, leaf_pub));
-    TRY(mls_rand_bytes(rng, ps, sizeof ps));
-    blank_direct_path(t, me);
-    sp_err e = SP_OK;
+    /* the draws in the order of a plain GenerateKeyPair then the first secret */
+    uint8_t leaf_ikm[MLS_KEM_PRIV_LEN], ps[MLS_HASH_LEN];
+    uint8_t priv[33][MLS_KEM_PRIV_LEN], pub[33][MLS_KEM_PUB_LEN];
+    sp_err e = mls_rand_bytes(rng, leaf_ikm, sizeof leaf_ikm);
+    if (!e)
+        e = mls_rand_bytes(rng, ps, sizeof ps);
     for (size_t i = 0; !e && i < out->n; i++) {
         memcpy(out->secret[i], ps, MLS_HASH_LEN);
-        e = mls_path_secret_keys(ps, priv, pub);
-        if (!e)
-            e = mls_tree_set_parent(t, out->path[i], pub, sizeof pub, NULL, 0);
-        if (!e)
-            e = mls_privs_set(privs, out->path[i].v, priv, pub);
-        if (!e)
-            e = mls_derive_secret(ps, "path", ps);
+        e = mls_derive_secret(ps, "path", ps);
     }
     if (!e)
         memcpy(out->commit_secret, ps, MLS_HASH_LEN);
+    keys_job kj = {out, leaf_ikm, priv, pub};
+    if (!e)
+        e = mls_parallel_for(out->n + 1, derive_one, &kj);
     mls_wipe(ps, sizeof ps);
+    mls_wipe(leaf_ikm, sizeof leaf_ikm);
+    const size_t n = out->n;
+    if (!e)
+        memcpy(out->leaf_priv, priv[n], MLS_KEM_PRIV_LEN);
+    if (!e)
+        blank_direct_path(t, me);
+    for (size_t i = 0; !e && i < n; i++) {
+        e = mls_tree_set_parent(t, out->path[i], pub[i], MLS_KEM_PUB_LEN, NULL, 0);
+        if (!e)
+            e = mls_privs_set(privs, out->path[i].v, priv[i], pub[i]);
+    }
     mls_wipe(priv, sizeof priv);
     TRY(e);
 
     uint8_t leaf_ph[MLS_HASH_LEN];
-    if (out->n)
+    if (n)
         TRY(mls_tree_set_path_parent_hashes(t, me, leaf_ph));
     mls_leaf_node leaf;
     TRY(mls_leaf_node_copy(&leaf, tmpl));
     leaf.source = MLS_LEAF_SOURCE_COMMIT;
     leaf.lifetime.not_before = leaf.lifetime.not_after = 0;
-    e = mls_bytes_set(&leaf.encryption_key, leaf_pub, sizeof leaf_pub);
+    e = mls_bytes_set(&leaf.encryption_key, pub[n], MLS_KEM_PUB_LEN);
     if (!e)
-        e = mls_bytes_set(&leaf.parent_hash, leaf_ph, out->n ? MLS_HASH_LEN : 0);
+        e = mls_bytes_set(&leaf.parent_hash, leaf_ph, n ? MLS_HASH_LEN : 0);
     if (!e)
         e = mls_leaf_node_sign(&leaf, signer, group_id, me.v);
     if (!e)
         e = mls_tree_set_leaf(t, me, &leaf);
     if (!e)
-        e = mls_privs_set(privs, mls_leaf_to_node(me).v, out->leaf_priv, leaf_pub);
+        e = mls_privs_set(privs, mls_leaf_to_node(me).v, out->leaf_priv, pub[n]);
     mls_leaf_node_free(&leaf);
     return e;
 }
@@ -175,6 +202,39 @@ static sp_err resolution_excl(const mls_tree *t, mls_node_idx n, const uint32_t 
     return SP_OK;
 }
 
+/* One HPKE encryption of a path secret to one node of a copath resolution:
+ * the items of the UpdatePath's parallel loop. */
+typedef struct {
+    size_t node;                   /* index in the path (which secret) */
+    const uint8_t *pub;            /* the recipient's key in the tree */
+    mls_hpke_ciphertext *out;
+} seal_item;
+
+typedef struct {
+    const mls_treekem_secrets *s;
+    const uint8_t *info_hash; /* of the shared EncryptContext */
+    const uint8_t *ikm;       /* MLS_KEM_PRIV_LEN bytes per item, drawn in order */
+    const seal_item *items;
+} seal_job;
+
+static sp_err seal_one(void *arg, size_t i)
+{
+    const seal_job *j = arg;
+    const seal_item *it = &j->items[i];
+    mls_rand_fixed_src src = {j->ikm + i * MLS_KEM_PRIV_LEN, MLS_KEM_PRIV_LEN};
+    mls_rand rng = {mls_rand_fixed, &src};
+    uint8_t kem[MLS_KEM_PUB_LEN];
+    sp_buf ct = SP_BUF_INIT;
+    sp_err e = mls_encrypt_with_label_hashed(it->pub, j->info_hash, j->s->secret[it->node],
+                                             MLS_HASH_LEN, &rng, kem, &ct);
+    if (!e)
+        e = mls_bytes_set(&it->out->kem_output, kem, sizeof kem);
+    if (!e)
+        e = mls_bytes_set(&it->out->ciphertext, ct.data, ct.len);
+    sp_buf_free(&ct);
+    return e;
+}
+
 sp_err mls_treekem_encrypt(const mls_tree *t, mls_leaf_idx me, const mls_treekem_secrets *s,
                            const uint8_t *ctx, size_t ctx_len, const uint32_t *excl,
                            size_t n_excl, const mls_rand *rng, mls_update_path *up)
@@ -193,6 +253,10 @@ sp_err mls_treekem_encrypt(const mls_tree *t, mls_leaf_idx me, const mls_treekem
         up->nodes = calloc(s->n, sizeof *up->nodes);
         e = up->nodes ? SP_OK : SP_ERR_NOMEM;
     }
+    /* first the recipients, path node by node and each resolution in order;
+     * then the encryptions, on several threads */
+    seal_item *items = NULL;
+    size_t n_items = 0;
     for (size_t i = 0; !e && i < s->n; i++) {
         mls_update_path_node *un = &up->nodes[i];
         up->n++;
@@ -204,26 +268,33 @@ sp_err mls_treekem_encrypt(const mls_tree *t, mls_leaf_idx me, const mls_treekem
             e = resolution_excl(t, s->copath[i], excl, n_excl, &res, &nr);
         if (!e && nr) {
             un->secrets = calloc(nr, sizeof *un->secrets);
-            e = un->secrets ? SP_OK : SP_ERR_NOMEM;
+            seal_item *v = realloc(items, (n_items + nr) * sizeof *v);
+            if (v)
+                items = v;
+            e = un->secrets && v ? SP_OK : SP_ERR_NOMEM;
         }
         for (size_t j = 0; !e && j < nr; j++) {
-            mls_hpke_ciphertext *c = &un->secrets[j];
             un->n_secrets++;
             sp_slice rk = mls_tree_enc_key(t, res[j]);
-            uint8_t kem[MLS_KEM_PUB_LEN];
-            sp_buf ct = SP_BUF_INIT;
             e = rk.len == MLS_KEM_PUB_LEN ? SP_OK : SP_ERR_STATE;
-            if (!e)
-                e = mls_encrypt_with_label_hashed(rk.ptr, info_hash, s->secret[i], MLS_HASH_LEN,
-                                                  rng, kem, &ct);
-            if (!e)
-                e = mls_bytes_set(&c->kem_output, kem, sizeof kem);
-            if (!e)
-                e = mls_bytes_set(&c->ciphertext, ct.data, ct.len);
-            sp_buf_free(&ct);
+            items[n_items++] = (seal_item){i, rk.ptr, &un->secrets[j]};
         }
         free(res);
     }
+    uint8_t *ikm = NULL;
+    if (!e && n_items) {
+        ikm = malloc(n_items * MLS_KEM_PRIV_LEN);
+        e = ikm ? mls_rand_items(rng, n_items, MLS_KEM_PRIV_LEN, ikm) : SP_ERR_NOMEM;
+    }
+    if (!e) {
+        seal_job j = {s, info_hash, ikm, items};
+        e = mls_parallel_for(n_items, seal_one, &j);
+    }
+    if (ikm) {
+        mls_wipe(ikm, n_items * MLS_KEM_PRIV_LEN);
+        free(ikm);
+    }
+    free(items);
     if (e)
         mls_update_path_free(up);
     return e;
@@ -272,28 +343,51 @@ sp_err mls_treekem_merge(mls_tree *t, mls_leaf_idx sender, const mls_update_path
     return e;
 }
 
+/* Key pairs of path secrets, one item each (independent scalar
+ * multiplications): a receiver's nodes from the common ancestor up. */
+typedef struct {
+    const uint8_t (*secret)[MLS_HASH_LEN];
+    uint8_t (*priv)[MLS_KEM_PRIV_LEN];
+    uint8_t (*pub)[MLS_KEM_PUB_LEN];
+} path_keys_job;
+
+static sp_err path_keys_one(void *arg, size_t i)
+{
+    path_keys_job *k = arg;
+    return mls_path_secret_keys(k->secret[i], k->priv[i], k->pub[i]);
+}
+
 /* From the secret of path[i], the keys of path[i..n) (each must match the
  * tree) into privs; the secret after the last into commit_secret (may be NULL). */
 static sp_err derive_up(const mls_tree *t, const mls_node_idx *path, size_t n, size_t i,
                         const uint8_t secret[MLS_HASH_LEN], mls_privs *privs,
                         uint8_t *commit_secret)
 {
-    uint8_t ps[MLS_HASH_LEN], priv[MLS_KEM_PRIV_LEN], pub[MLS_KEM_PUB_LEN];
-    memcpy(ps, secret, sizeof ps);
+    uint8_t ps[32][MLS_HASH_LEN], next[MLS_HASH_LEN];
+    uint8_t priv[32][MLS_KEM_PRIV_LEN], pub[32][MLS_KEM_PUB_LEN];
+    if (n > 32 || i > n)
+        return SP_ERR_INVALID;
+    const size_t k = n - i; /* the secrets of path[i..n) are ps[0..k) */
     sp_err e = SP_OK;
-    for (; !e && i < n; i++) {
-        e = mls_path_secret_keys(ps, priv, pub);
-        sp_slice k = mls_tree_enc_key(t, path[i]);
-        if (!e && (k.len != MLS_KEM_PUB_LEN || memcmp(k.ptr, pub, MLS_KEM_PUB_LEN) != 0))
+    memcpy(next, secret, MLS_HASH_LEN);
+    for (size_t x = 0; !e && x < k; x++) {
+        memcpy(ps[x], next, MLS_HASH_LEN);
+        e = mls_derive_secret(ps[x], "path", next);
+    }
+    path_keys_job job = {(const uint8_t(*)[MLS_HASH_LEN])ps, priv, pub};
+    if (!e)
+        e = mls_parallel_for(k, path_keys_one, &job);
+    for (size_t x = 0; !e && x < k; x++) {
+        sp_slice key = mls_tree_enc_key(t, path[i + x]);
+        if (key.len != MLS_KEM_PUB_LEN || memcmp(key.ptr, pub[x], MLS_KEM_PUB_LEN) != 0)
             e = SP_ERR_CRYPTO; /* the path secret does not match the tree */
         if (!e)
-            e = mls_privs_set(privs, path[i].v, priv, pub);
-        if (!e)
-            e = mls_derive_secret(ps, "path", ps);
+            e = mls_privs_set(privs, path[i + x].v, priv[x], pub[x]);
     }
     if (!e && commit_secret)
-        memcpy(commit_secret, ps, MLS_HASH_LEN);
+        memcpy(commit_secret, next, MLS_HASH_LEN);
     mls_wipe(ps, sizeof ps);
+    mls_wipe(next, sizeof next);
     mls_wipe(priv, sizeof priv);
     return e;
 }

@@ -10,6 +10,7 @@
 #include "mls/group_internal.h"
 #include "mls/hpke.h"
 #include "mls/key_package.h"
+#include "mls/parallel.h"
 #include "mls/transcript.h"
 
 static sp_err sign_group_info(mls_group_info *gi, const mls_signer *s)
@@ -27,6 +28,67 @@ static sp_err sign_group_info(mls_group_info *gi, const mls_signer *s)
     return e;
 }
 
+/* One joiner's EncryptedGroupSecrets: the items of the Welcome's parallel loop. */
+typedef struct {
+    const mls_group *ns;
+    const mls_key_package *const *kps;
+    const uint32_t *leaves;
+    const mls_treekem_secrets *path;
+    const mls_psk_id *const *psks;
+    size_t n_psks;
+    const uint8_t *info_hash; /* of the shared EncryptContext */
+    const uint8_t *ikm;       /* MLS_KEM_PRIV_LEN bytes per joiner, drawn in order */
+    mls_encrypted_group_secrets *out;
+} joiner_job;
+
+static sp_err seal_for_joiner(void *arg, size_t i)
+{
+    const joiner_job *j = arg;
+    const mls_key_package *kp = j->kps[i];
+    mls_encrypted_group_secrets *es = &j->out[i];
+    mls_group_secrets gs = {0};
+    sp_buf gsb = SP_BUF_INIT, ct = SP_BUF_INIT;
+    uint8_t ref[MLS_HASH_LEN], ps[MLS_HASH_LEN], kem[MLS_KEM_PUB_LEN];
+    sp_err e = mls_key_package_ref(kp, ref);
+    if (!e)
+        e = mls_bytes_set(&es->new_member, ref, sizeof ref);
+    if (!e)
+        e = mls_bytes_set(&gs.joiner_secret, j->ns->sec.joiner_secret, MLS_HASH_LEN);
+    if (!e && j->path && mls_treekem_secret_for(j->path, mls_leaf(j->leaves[i]), ps) == SP_OK) {
+        gs.has_path_secret = 1;
+        e = mls_bytes_set(&gs.path_secret, ps, sizeof ps);
+    }
+    mls_wipe(ps, sizeof ps);
+    /* the joiners derive the welcome secret with the commit's PSKs */
+    if (!e && j->n_psks) {
+        gs.psks = calloc(j->n_psks, sizeof *gs.psks);
+        e = gs.psks ? SP_OK : SP_ERR_NOMEM;
+    }
+    for (size_t k = 0; !e && k < j->n_psks; k++) {
+        gs.n_psks++;
+        e = mls_psk_id_copy(&gs.psks[k], j->psks[k]);
+    }
+    if (!e)
+        e = mls_group_secrets_write(&gsb, &gs);
+    if (!e && gsb.failed)
+        e = SP_ERR_NOMEM;
+    if (!e)
+        e = kp->init_key.len == MLS_KEM_PUB_LEN ? SP_OK : SP_ERR_INVALID;
+    mls_rand_fixed_src src = {j->ikm + i * MLS_KEM_PRIV_LEN, MLS_KEM_PRIV_LEN};
+    mls_rand rng = {mls_rand_fixed, &src};
+    if (!e)
+        e = mls_encrypt_with_label_hashed(kp->init_key.data, j->info_hash, gsb.data, gsb.len, &rng,
+                                          kem, &ct);
+    if (!e)
+        e = mls_bytes_set(&es->encrypted_group_secrets.kem_output, kem, sizeof kem);
+    if (!e)
+        e = mls_bytes_set(&es->encrypted_group_secrets.ciphertext, ct.data, ct.len);
+    sp_buf_free(&ct);
+    mls_group_secrets_free(&gs);
+    sp_buf_free_secret(&gsb);
+    return e;
+}
+
 sp_err mls_welcome_create(const mls_group *ns, const mls_key_package *const *kps,
                           const uint32_t *leaves, size_t n, const mls_treekem_secrets *path,
                           const mls_psk_id *const *psks, size_t n_psks,
@@ -34,7 +96,7 @@ sp_err mls_welcome_create(const mls_group *ns, const mls_key_package *const *kps
 {
     mls_group_info gi = {0};
     mls_message m = {0};
-    sp_buf gib = SP_BUF_INIT, gsb = SP_BUF_INIT;
+    sp_buf gib = SP_BUF_INIT;
     uint8_t key[MLS_AEAD_KEY_LEN], nonce[MLS_AEAD_NONCE_LEN];
     sp_err e = mls_group_context_copy(&gi.group_context, &ns->ctx);
     if (!e)
@@ -67,53 +129,26 @@ sp_err mls_welcome_create(const mls_group *ns, const mls_key_package *const *kps
     if (!e)
         e = mls_encrypt_context_hash("Welcome", w->encrypted_group_info.data,
                                      w->encrypted_group_info.len, info_hash);
+    /* each joiner's HPKE ephemeral key (two X25519 multiplications) is most of
+     * the Welcome's cost: the joiners are sealed on several threads, each with
+     * randomness drawn here in joiner order, so the bytes do not depend on it */
+    uint8_t *ikm = NULL;
     if (!e) {
         w->secrets = calloc(n, sizeof *w->secrets);
-        e = w->secrets ? SP_OK : SP_ERR_NOMEM;
+        ikm = malloc(n * MLS_KEM_PRIV_LEN);
+        e = w->secrets && ikm ? SP_OK : SP_ERR_NOMEM;
     }
-    for (size_t i = 0; !e && i < n; i++) {
-        mls_encrypted_group_secrets *es = &w->secrets[i];
-        w->n_secrets++;
-        mls_group_secrets gs = {0};
-        uint8_t ref[MLS_HASH_LEN], ps[MLS_HASH_LEN], kem[MLS_KEM_PUB_LEN];
-        e = mls_key_package_ref(kps[i], ref);
-        if (!e)
-            e = mls_bytes_set(&es->new_member, ref, sizeof ref);
-        if (!e)
-            e = mls_bytes_set(&gs.joiner_secret, ns->sec.joiner_secret, MLS_HASH_LEN);
-        if (!e && path && mls_treekem_secret_for(path, mls_leaf(leaves[i]), ps) == SP_OK) {
-            gs.has_path_secret = 1;
-            e = mls_bytes_set(&gs.path_secret, ps, sizeof ps);
-        }
-        mls_wipe(ps, sizeof ps);
-        /* the joiners derive the welcome secret with the commit's PSKs */
-        if (!e && n_psks) {
-            gs.psks = calloc(n_psks, sizeof *gs.psks);
-            e = gs.psks ? SP_OK : SP_ERR_NOMEM;
-        }
-        for (size_t k = 0; !e && k < n_psks; k++) {
-            gs.n_psks++;
-            e = mls_psk_id_copy(&gs.psks[k], psks[k]);
-        }
-        sp_buf_reset(&gsb);
-        if (!e)
-            e = mls_group_secrets_write(&gsb, &gs);
-        if (!e && gsb.failed)
-            e = SP_ERR_NOMEM;
-        sp_buf ct = SP_BUF_INIT;
-        if (!e)
-            e = kps[i]->init_key.len == MLS_KEM_PUB_LEN ? SP_OK : SP_ERR_INVALID;
-        if (!e)
-            e = mls_encrypt_with_label_hashed(kps[i]->init_key.data, info_hash, gsb.data, gsb.len,
-                                              ns->rng, kem, &ct);
-        if (!e)
-            e = mls_bytes_set(&es->encrypted_group_secrets.kem_output, kem, sizeof kem);
-        if (!e)
-            e = mls_bytes_set(&es->encrypted_group_secrets.ciphertext, ct.data, ct.len);
-        sp_buf_free(&ct);
-        mls_group_secrets_free(&gs);
-        if (gsb.data)
-            mls_wipe(gsb.data, gsb.len);
+    if (!e) {
+        w->n_secrets = n;
+        e = mls_rand_items(ns->rng, n, MLS_KEM_PRIV_LEN, ikm);
+    }
+    if (!e) {
+        joiner_job j = {ns, kps, leaves, path, psks, n_psks, info_hash, ikm, w->secrets};
+        e = mls_parallel_for(n, seal_for_joiner, &j);
+    }
+    if (ikm) {
+        mls_wipe(ikm, n * MLS_KEM_PRIV_LEN);
+        free(ikm);
     }
     if (!e)
         e = mls_message_write(out, &m);
@@ -124,7 +159,6 @@ sp_err mls_welcome_create(const mls_group *ns, const mls_key_package *const *kps
     mls_message_free(&m);
     mls_group_info_free(&gi);
     sp_buf_free(&gib);
-    sp_buf_free_secret(&gsb);
     return e;
 }
 
