@@ -37,6 +37,25 @@ void queue_name(char *out, size_t cap, char kind, const char *channel_id)
     snprintf(out, cap, "%c:%s", kind, channel_id);
 }
 
+int queue_has(chat_channels *c, const char *q, queue_match_fn match, const void *arg)
+{
+    int64_t after = 0;
+    for (;;) {
+        store_frame *v = NULL;
+        size_t n = 0;
+        if (store_outbox_list(c->db, q, after, CHAT_QUEUE_SCAN, &v, &n) != SP_OK)
+            return 0;
+        int hit = 0;
+        for (size_t i = 0; i < n && !hit; i++)
+            hit = match(&v[i], arg);
+        if (n)
+            after = v[n - 1].id;
+        store_frames_free(v, n);
+        if (hit || n < CHAT_QUEUE_SCAN)
+            return hit;
+    }
+}
+
 /* ---- the cache --------------------------------------------------------------------------- */
 
 static void members_free(member *m)
@@ -423,28 +442,19 @@ static int commit_verifies(chat_channels *c, chan *ch, const chat_commit_msg *m)
 }
 
 /* 1 if m is the very proposal accepted for its epoch (proposed again by a restarted daemon). */
+static int same_proposal(const store_frame *row, const void *arg)
+{
+    const chat_commit_msg *m = arg;
+    chat_commit_msg a;
+    return row->origin_seq == m->epoch && chat_commit_decode(row->payload, row->len, &a) == SP_OK &&
+           a.request_id == m->request_id && strcmp(a.proposer, m->proposer) == 0;
+}
+
 static int accepted_is(chat_channels *c, chan *ch, const chat_commit_msg *m)
 {
     char q[80];
     queue_name(q, sizeof q, 'c', ch->id);
-    int64_t after = 0;
-    for (;;) {
-        store_frame *v = NULL;
-        size_t n = 0;
-        if (store_outbox_list(c->db, q, after, CHAT_QUEUE_SCAN, &v, &n) != SP_OK)
-            return 0;
-        int hit = 0;
-        for (size_t i = 0; i < n && !hit; i++) {
-            chat_commit_msg a;
-            hit = v[i].origin_seq == m->epoch && chat_commit_decode(v[i].payload, v[i].len, &a) == SP_OK &&
-                  a.request_id == m->request_id && strcmp(a.proposer, m->proposer) == 0;
-        }
-        if (n)
-            after = v[n - 1].id;
-        store_frames_free(v, n);
-        if (hit || n < CHAT_QUEUE_SCAN)
-            return hit;
-    }
+    return queue_has(c, q, same_proposal, m);
 }
 
 /* Accepts the first commit of each epoch; raw is its encoding (re-broadcast as ACCEPTED). */
@@ -714,25 +724,14 @@ static void catch_up(chat_channels *c, chan *ch)
     waitq_drain(c, ch);
 }
 
+static int of_epoch(const store_frame *row, const void *arg)
+{
+    return row->origin_seq == *(const uint64_t *)arg;
+}
+
 static int commit_logged(chat_channels *c, const char *q, uint64_t epoch)
 {
-    int64_t after = 0;
-    for (;;) {
-        store_frame *v = NULL;
-        size_t n = 0;
-        if (store_outbox_list(c->db, q, after, CHAT_QUEUE_SCAN, &v, &n) != SP_OK)
-            return 0;
-        int hit = 0;
-        for (size_t i = 0; i < n && !hit; i++)
-            hit = v[i].origin_seq == epoch;
-        if (n)
-            after = v[n - 1].id;
-        store_frames_free(v, n);
-        if (hit)
-            return 1;
-        if (n < CHAT_QUEUE_SCAN)
-            return 0;
-    }
+    return queue_has(c, q, of_epoch, &epoch);
 }
 
 static int is_local_user(chat_channels *c, const char *user_id)

@@ -120,6 +120,9 @@ void chan_on_reject(chat_channels *c, const char *origin, const chat_reject_msg 
 int chan_is_home(chat_channels *c, const chan *ch);
 /* Waiting-queue names in the store outbox. */
 void queue_name(char *out, size_t cap, char kind, const char *channel_id);
+/* 1 if some row of outbox queue q satisfies match (0 also when the store cannot be read). */
+typedef int (*queue_match_fn)(const store_frame *row, const void *arg);
+int queue_has(chat_channels *c, const char *q, queue_match_fn match, const void *arg);
 /* Marks user_id as having left ch after the channel's current last message. */
 sp_err chan_mark_left(chat_channels *c, const char *channel_id, const char *user_id);
 /* The seq after which a removed user sees nothing; 0 when they did not leave. */

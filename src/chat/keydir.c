@@ -297,23 +297,14 @@ void keydir_consumed(chat_channels *c, const char *user_id, const uint8_t ref[ML
  * for that while, as RFC 9420's last-resort key packages do. */
 #define KP_GRACE_QUEUE "kpgrace"
 
+static int from_origin(const store_frame *row, const void *arg)
+{
+    return row->origin_peer && strcmp(row->origin_peer, arg) == 0;
+}
+
 static int in_grace(chat_channels *c, const char *hex)
 {
-    int64_t after = 0;
-    for (;;) {
-        store_frame *v = NULL;
-        size_t n = 0;
-        if (store_outbox_list(c->db, KP_GRACE_QUEUE, after, CHAT_QUEUE_SCAN, &v, &n) != SP_OK)
-            return 0;
-        int hit = 0;
-        for (size_t i = 0; i < n && !hit; i++)
-            hit = v[i].origin_peer && strcmp(v[i].origin_peer, hex) == 0;
-        if (n)
-            after = v[n - 1].id;
-        store_frames_free(v, n);
-        if (hit || n < CHAT_QUEUE_SCAN)
-            return hit;
-    }
+    return queue_has(c, KP_GRACE_QUEUE, from_origin, hex);
 }
 
 sp_err keydir_join_used(chat_channels *c, const char *user_id, const uint8_t ref[MLS_HASH_LEN])
