@@ -181,6 +181,47 @@ void keydir_on_used(chat_channels *c, const char *origin, const chat_kp_used_msg
  * it is used. SP_ERR_NOT_FOUND when none is known. */
 sp_err keydir_take(chat_channels *c, const char *user_id, sp_buf *kp);
 
+/* channels.c: the cache and shared helpers */
+/* Writes text into msg (if given): the human reason an operation failed. */
+void chan_say(char *msg, size_t msglen, const char *text);
+/* Adds (or replaces) user_id's in-memory state in ch; takes g. */
+void chan_add_member(chan *ch, const char *user_id, mls_group *g);
+/* Forgets user_id's in-memory state in ch. */
+void chan_drop_member(chan *ch, const char *user_id);
+/* A 64-bit number in the store's meta table (*found = 0 when absent). */
+sp_err chan_meta_get_u64(chat_channels *c, const char *key, uint64_t *v, int *found);
+sp_err chan_meta_put_u64(chat_channels *c, const char *key, uint64_t v);
+/* 1 if msg is an MLSMessage of the given wire format for channel_id's group at epoch. */
+int chan_frame_ok(sp_slice msg, const char *channel_id, uint64_t epoch, uint16_t wire);
+
+/* commits.c */
+/* Applies, in epoch order, the logged commits our members are waiting for; then retries queued
+ * messages and rebuilt commits. */
+void chan_catch_up(chat_channels *c, chan *ch);
+/* On the home daemon: accepts the first commit of each epoch (raw: its encoding, re-broadcast as
+ * ACCEPTED) and refuses the others. */
+void chan_orderer_decide(chat_channels *c, chan *ch, const chat_commit_msg *m, sp_slice raw);
+/* 1 if user_id has a profile on this daemon. */
+int chan_is_local_user(chat_channels *c, const char *user_id);
+/* Aligns the store's member list of ch with the group roster of g (inside the caller's transaction). */
+sp_err chan_sync_roster(chat_channels *c, chan *ch, const mls_group *g);
+
+/* ops.c */
+void chat_op_free(chat_op *op);
+/* Ends op: answers its client (if any) and forgets its pending row. */
+void op_finish(chat_op *op, sp_err e, const char *msg);
+/* op's proposal lost its epoch to another commit: drop the staged state; rebuilt on catch-up. */
+void op_lost(chat_op *op);
+/* Stages op's commit on its member's current epoch and proposes it to the home daemon. */
+void op_submit(chat_op *op);
+/* At start: resumes the commits that were pending when the daemon stopped. */
+void ops_resume(chat_channels *c);
+
+/* join.c */
+/* Joins user_id from a Welcome (req), recording the channel; home_hint: the orderer if known. */
+sp_err chan_join_welcome(chat_channels *c, const char *user_id, const chat_join_req *req, const char *home_hint,
+                         char *channel_id, char *msg, size_t msglen);
+
 /* delivery.c */
 /* Writes the queued messages and their states in one transaction, then broadcasts and answers.
  * Called before anything else writes member states (commits, joins) so the order on disk is the
