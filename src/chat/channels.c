@@ -48,6 +48,8 @@ int queue_has(chat_channels *c, const char *q, queue_match_fn match, const void 
     }
 }
 
+#define STOP_CLEAN_KEY "stop:clean"
+
 /* ---- the cache --------------------------------------------------------------------------- */
 
 static void members_free(member *m)
@@ -93,6 +95,11 @@ static sp_err load_members(chat_channels *c, chan *ch)
         }
         snprintf(m->user_id, sizeof m->user_id, "%s", users[i]);
         m->g = g;
+        /* after an unclean stop, generations a lost commit may have sent with are never reused;
+         * the skip is on stable storage before this member sends again */
+        if (c->unclean_start && mls_group_skip_sends(g, CHAT_SEND_SKIP) == SP_OK &&
+            member_save(c, ch, users[i], g) != SP_OK)
+            SP_ERROR("chat: channel %.16s: cannot store %s's skipped ratchet", ch->id, users[i]);
         /* keep user-id order: the first member is the one that reads for the daemon */
         member **pp = &ch->members;
         while (*pp && strcmp((*pp)->user_id, m->user_id) < 0)
@@ -361,6 +368,17 @@ sp_err chat_channels_new(struct event_base *base, store_db *db, chat_spaces *spa
         return SP_ERR_NOMEM;
     }
     chat_spaces_set_channel_hook(spaces, on_channel_created, c);
+    /* Was the last stop clean (everything sent was on stable storage)? From now on it is not,
+     * until chat_channels_free says so again. */
+    uint64_t clean = 0;
+    int found = 0;
+    chan_meta_get_u64(c, STOP_CLEAN_KEY, &clean, &found);
+    c->unclean_start = !(found && clean == 1);
+    if (chan_meta_put_u64(c, STOP_CLEAN_KEY, 0) != SP_OK)
+        SP_WARN("chat: cannot record that the daemon is running");
+    if (c->unclean_start && found)
+        SP_INFO("chat: the last stop was not clean: each local member's sending ratchet and our frame "
+                "numbers skip %d ahead", CHAT_SEND_SKIP);
     *out = c;
     return SP_OK;
 }
@@ -370,7 +388,10 @@ void chat_channels_free(chat_channels *c)
     if (!c)
         return;
     chat_spaces_set_channel_hook(c->spaces, NULL, NULL);
-    batch_discard(c); /* not acknowledged to anyone yet */
+    batch_discard(c); /* not acknowledged to anyone yet; their frames never left */
+    /* everything sent so far is on stable storage: the next start needs no skip */
+    if (!c->sync_failed && chan_meta_put_u64(c, STOP_CLEAN_KEY, 1) != SP_OK)
+        SP_WARN("chat: cannot record a clean stop; the next start skips ahead");
     while (c->chans) {
         chan *ch = c->chans;
         c->chans = ch->next;

@@ -98,6 +98,8 @@ struct chat_channels {
     struct chat_send_op *batch, **batch_tail;  /* the group commit's queue */
     struct event *flush_ev;
     int batch_tx;               /* the group commit's transaction is open (delivery.c) */
+    int unclean_start;          /* the last run did not stop cleanly: skip ahead (see CHAT_SEND_SKIP) */
+    int sync_failed;            /* an fsync failed this run: never mark the stop clean */
     sp_err batch_tx_result;     /* what committing it returned, once batch_commit_now did */
 };
 
@@ -180,6 +182,16 @@ void keydir_on_used(chat_channels *c, const char *origin, const chat_kp_used_msg
 /* Takes a key package of user_id from the directory (kp: MLSMessage bytes) and tells every daemon
  * it is used. SP_ERR_NOT_FOUND when none is known. */
 sp_err keydir_take(chat_channels *c, const char *user_id, sp_buf *kp);
+
+/* Sends leave before their commit is on stable storage when a group commit holds at most
+ * CHAT_EARLY_SENDS of them (the fsync follows at once, before they are answered). A power loss in
+ * between can lose a commit whose frames already left; so after a stop that was not clean, every
+ * local member's sending ratchet skips CHAT_SEND_SKIP generations and our frame numbers skip
+ * CHAT_SEND_SKIP sequence numbers (filled with void frames), more than one group commit can use. */
+#define CHAT_EARLY_SENDS 32
+#define CHAT_SEND_SKIP 64
+/* A void frame: fills a skipped sequence number (chat ignores its type). */
+#define CHAT_PT_VOID 0x0700
 
 /* channels.c: the cache and shared helpers */
 /* Writes text into msg (if given): the human reason an operation failed. */

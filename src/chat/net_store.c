@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "chat/channels_int.h"
+#include "net/frame.h"
 #include "store/own_frames.h"
 
 typedef struct {
@@ -141,6 +142,35 @@ static sp_err adopt_own_frames(wrap *w)
     return e;
 }
 
+/* After an unclean stop, the last group commit's frames may have left while the commit itself
+ * was lost: their sequence numbers are skipped, each filled with a void frame so that peers that
+ * never got a real one there still see our numbers contiguous (those that did keep theirs). */
+static sp_err skip_own_frames(wrap *w)
+{
+    uint64_t max = 0;
+    sp_err e = store_own_frames_max(w->c->db, &max);
+    if (e || (e = store_tx_begin(w->c->db)))
+        return e;
+    sp_buf b;
+    sp_buf_init(&b);
+    for (uint64_t seq = max + 1; !e && seq <= max + CHAT_SEND_SKIP; seq++) {
+        net_gossip g;
+        memset(&g, 0, sizeof g);
+        memcpy(g.origin, w->self, NET_PUBKEY_LEN);
+        g.seq = seq;
+        g.ptype = CHAT_PT_VOID;
+        sp_buf_reset(&b);
+        if (!(e = net_gossip_encode(&b, &g)))
+            e = store_own_frame_put(w->c->db, seq, b.data, b.len);
+    }
+    sp_buf_free(&b);
+    e = store_tx_end(w->c->db, e);
+    if (!e)
+        SP_INFO("chat: own frames %llu..%llu skipped (void)", (unsigned long long)max + 1,
+                (unsigned long long)max + CHAT_SEND_SKIP);
+    return e;
+}
+
 sp_err chat_net_persist_wrap(net_persist *inner, chat_channels *c, const uint8_t self[NET_PUBKEY_LEN],
                              net_persist **out)
 {
@@ -155,6 +185,8 @@ sp_err chat_net_persist_wrap(net_persist *inner, chat_channels *c, const uint8_t
     w->c = c;
     memcpy(w->self, self, NET_PUBKEY_LEN);
     sp_err e = adopt_own_frames(w);
+    if (!e && c->unclean_start)
+        e = skip_own_frames(w);
     if (e) {
         free(w);
         free(p);

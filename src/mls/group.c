@@ -3,6 +3,7 @@
  * application messages and what a group is. */
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/crypto.h>
 #include <time.h>
 
 #include "mls/codec.h"
@@ -429,6 +430,19 @@ sp_err mls_group_process(mls_group *g, const uint8_t *msg, size_t len, mls_proce
 }
 
 /* ---- application data ------------------------------------------------------------------------------------------ */
+
+sp_err mls_group_skip_sends(mls_group *g, uint32_t n)
+{
+    if (!g->active)
+        return SP_ERR_STATE;
+    sp_err e = SP_OK;
+    for (uint32_t i = 0; !e && i < n; i++) {
+        mls_ratchet_key k;
+        e = mls_secret_tree_next(g->st, mls_leaf(g->me), MLS_RATCHET_APPLICATION, &k);
+        OPENSSL_cleanse(&k, sizeof k);
+    }
+    return e;
+}
 
 sp_err mls_group_protect(mls_group *g, const uint8_t *pt, size_t pt_len, const uint8_t *aad,
                          size_t aad_len, sp_buf *out)

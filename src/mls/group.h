@@ -211,6 +211,13 @@ sp_err mls_group_process(mls_group *g, const uint8_t *msg, size_t len, mls_proce
 
 /* ---- application data ------------------------------------------------------------------- */
 
+/* Uses up the next n generations of our own application ratchet in the current epoch, wiping
+ * their keys, so that the next message we protect uses a generation no earlier copy of this state
+ * may already have used. For a daemon that lets a message leave before the state that protected
+ * it is on stable storage: after an unclean restart it skips past what may have been lost
+ * (receivers accept jumps up to MLS_SECRET_TREE_DEFAULT_FORWARD). SP_ERR_STATE when inactive. */
+sp_err mls_group_skip_sends(mls_group *g, uint32_t n);
+
 /* Encrypts pt (with authenticated_data aad, may be empty) into an
  * MLSMessage(PrivateMessage), appended to out. */
 sp_err mls_group_protect(mls_group *g, const uint8_t *pt, size_t pt_len, const uint8_t *aad,

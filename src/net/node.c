@@ -1182,6 +1182,11 @@ void net_node_free(net_node *n)
     free(n);
 }
 
+void net_node_flush(net_node *n)
+{
+    flush_cb(-1, 0, n);
+}
+
 const char *net_node_peer_id(const net_node *n) { return net_identity_peer_id(n->id); }
 const char *net_node_listen_addr(const net_node *n) { return n->listen_addr; }
 

@@ -63,6 +63,8 @@ typedef struct {
  * SP_ERR_IO when the port cannot be bound. */
 sp_err net_node_new(struct event_base *base, net_identity *id, net_persist *persist,
                     const net_node_config *cfg, net_node **out);
+/* Writes what is queued for every link now, instead of after the current callbacks return. */
+void net_node_flush(net_node *n);
 /* Closes every link; pending connect callbacks are dropped, not called. NULL is fine. */
 void net_node_free(net_node *n);
 

@@ -5,6 +5,8 @@
 #include "store/checkpointer.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -386,6 +388,9 @@ sp_err store_open(const char *path, store_db **out, char *errbuf, size_t errlen)
             return e;
         }
     }
+    size_t plen = strlen(path);
+    if ((db->wal_path = malloc(plen + 5)))
+        snprintf(db->wal_path, plen + 5, "%s-wal", path);
     /* Checkpoints on their own thread: never a multi-millisecond copy inside a commit here. */
     if (store_checkpointer_start(path, CHECKPOINT_PERIOD_MS, &db->ckpt) == SP_OK)
         sqlite3_wal_hook(db->sq, wal_grew, db);
@@ -403,10 +408,29 @@ sp_err store_set_durable(store_db *db, int durable)
     return store_exec(db, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
 }
 
+sp_err store_sync(store_db *db)
+{
+    if (!db->wal_path)
+        return SP_ERR_STATE;
+    int fd = open(db->wal_path, O_RDWR | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        return SP_OK; /* no log: every commit is in the database file, which sqlite synced */
+    int r = fd < 0 ? -1 : fdatasync(fd);
+    int err = errno;
+    if (fd >= 0)
+        close(fd);
+    if (r != 0) {
+        SP_ERROR("store: cannot sync %s: %s", db->wal_path, strerror(err));
+        return SP_ERR_IO;
+    }
+    return SP_OK;
+}
+
 void store_close(store_db *db)
 {
     if (!db)
         return;
+    free(db->wal_path);
     store_checkpointer_stop(db->ckpt); /* closing the last connection checkpoints what is left */
     for (size_t i = 0; i < STORE_STMT_SLOTS; i++)
         if (db->stmts[i].st)

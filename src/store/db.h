@@ -47,6 +47,10 @@ sp_err store_set_durable(store_db *db, int durable);
 sp_err store_tx_begin(store_db *db);
 sp_err store_tx_end(store_db *db, sp_err ok);
 
+/* Puts every commit made so far on stable storage (fdatasync of the WAL): what a commit made with
+ * store_set_durable(db, 0) lacks. SP_ERR_IO if that fails. */
+sp_err store_sync(store_db *db);
+
 /* The last sqlite error message of this connection (for logs). */
 const char *store_errmsg(store_db *db);
 

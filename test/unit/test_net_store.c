@@ -10,7 +10,10 @@
 #include "check.h"
 #include "chat/channels.h"
 #include "chat/net_store.h"
+#include "chat/channels_int.h"
 #include "chat/spaces.h"
+#include "net/frame.h"
+#include "store/mls_state.h"
 #include "net/persist.h"
 #include "store/db.h"
 #include "store/own_frames.h"
@@ -79,6 +82,25 @@ static void collect_origin(void *arg, const uint8_t origin[NET_PUBKEY_LEN], uint
     }
 }
 
+typedef struct {
+    const uint8_t *self;
+    int n, bad;
+} void_check;
+
+/* Each frame must be one of ours, a broadcast, of type CHAT_PT_VOID, with nothing in it. */
+static int check_void(void *arg, uint64_t seq, const uint8_t *body, size_t len)
+{
+    void_check *v = arg;
+    net_gossip g;
+    static const uint8_t zero[NET_PUBKEY_LEN];
+    int ok = net_gossip_decode((sp_slice){body, len}, &g) == SP_OK && g.seq == seq &&
+             !memcmp(g.origin, v->self, NET_PUBKEY_LEN) && !memcmp(g.dest, zero, NET_PUBKEY_LEN) &&
+             g.ptype == CHAT_PT_VOID && g.payload.len == 0;
+    v->n++;
+    v->bad += !ok;
+    return 0;
+}
+
 static void test_wrap(struct event_base *base, store_db *db)
 {
     uint8_t self[NET_PUBKEY_LEN], other[NET_PUBKEY_LEN];
@@ -88,6 +110,10 @@ static void test_wrap(struct event_base *base, store_db *db)
     chat_channels *ch = NULL;
     net_persist *inner = NULL, *w = NULL;
     CHECK(chat_spaces_new(db, &sp) == SP_OK);
+    /* a first engine, stopped cleanly: the next start has nothing to skip */
+    CHECK(chat_channels_new(base, db, sp, NULL, &ch) == SP_OK);
+    chat_channels_free(ch);
+    ch = NULL;
     CHECK(chat_channels_new(base, db, sp, NULL, &ch) == SP_OK);
     CHECK(net_persist_mem_new(&inner) == SP_OK);
     if (!sp || !ch || !inner)
@@ -150,6 +176,33 @@ static void test_wrap(struct event_base *base, store_db *db)
             net_persist_free(w);
     }
     chat_channels_free(ch);
+
+    /* A start after an unclean stop (the engine never freed: the flag says "running"): our next
+     * CHAT_SEND_SKIP frame numbers are skipped, each filled with a void frame. */
+    static const uint8_t running[8] = {0};
+    CHECK(store_meta_put(db, "stop:clean", running, 8) == SP_OK);
+    CHECK(chat_channels_new(base, db, sp, NULL, &ch) == SP_OK);
+    CHECK(net_persist_mem_new(&inner) == SP_OK);
+    if (ch && inner) {
+        CHECK(chat_net_persist_wrap(inner, ch, self, &w) == SP_OK);
+        CHECK(store_own_frames_max(db, &max) == SP_OK && max == 6 + CHAT_SEND_SKIP);
+        if (w) {
+            CHECK(w->origin_state(w->ctx, self, &contig, &max) == SP_OK && contig == 6 + CHAT_SEND_SKIP);
+            void_check vc = {self, 0, 0};
+            CHECK(w->frames_after(w->ctx, self, 6, 1000, check_void, &vc) == SP_OK);
+            CHECK_MSG(vc.n == CHAT_SEND_SKIP && vc.bad == 0, "%d void frames (%d not void)", vc.n, vc.bad);
+            net_persist_free(w);
+        }
+        chat_channels_free(ch);
+        /* stopped cleanly again: the next start skips nothing */
+        CHECK(chat_channels_new(base, db, sp, NULL, &ch) == SP_OK);
+        CHECK(net_persist_mem_new(&inner) == SP_OK);
+        CHECK(chat_net_persist_wrap(inner, ch, self, &w) == SP_OK);
+        CHECK(store_own_frames_max(db, &max) == SP_OK && max == 6 + CHAT_SEND_SKIP);
+        if (w)
+            net_persist_free(w);
+        chat_channels_free(ch);
+    }
     chat_spaces_free(sp);
 }
 
