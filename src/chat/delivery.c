@@ -257,6 +257,11 @@ void batch_flush(chat_channels *c)
     c->batch_tx = 0;
     if (!sends || early)
         store_set_durable(c->db, 1);
+    if (e) {
+        SP_ERROR("chat: cannot store %s messages: %s", list->next ? "a batch of" : "one of the", sp_strerror(e));
+        for (chat_send_op *p = list; p; p = p->next)
+            chan_reload(c, p->ch); /* the states advanced in memory only */
+    }
     if (early && !e) {
         /* the frames go now, then the fsync (on this thread: a sync thread's wakeups cost more
          * than they save here), then the answers */
