@@ -97,7 +97,7 @@ static sp_err load_members(chat_channels *c, chan *ch)
         m->g = g;
         /* after an unclean stop, generations a lost commit may have sent with are never reused;
          * the skip is on stable storage before this member sends again */
-        if (c->unclean_start && mls_group_skip_sends(g, CHAT_SEND_SKIP) == SP_OK &&
+        if (c->unclean_start && !ch->skipped && mls_group_skip_sends(g, CHAT_SEND_SKIP) == SP_OK &&
             member_save(c, ch, users[i], g) != SP_OK)
             SP_ERROR("chat: channel %.16s: cannot store %s's skipped ratchet", ch->id, users[i]);
         /* keep user-id order: the first member is the one that reads for the daemon */
@@ -108,6 +108,7 @@ static sp_err load_members(chat_channels *c, chan *ch)
         *pp = m;
     }
     store_strv_free(users, n);
+    ch->skipped = 1; /* once per run: a reload after a failed commit skips no further */
     return e;
 }
 

@@ -70,6 +70,7 @@ typedef struct chan {
     struct chat_op *ops;
     struct chat_sub *subs;
     uint64_t announced;        /* last epoch whose authenticator we broadcast, +1 (0: none) */
+    int skipped;               /* after an unclean start: its members' ratchets skipped ahead once */
     auth_slot mine[CHAT_AUTH_RING], theirs[CHAT_AUTH_RING];
 } chan;
 

@@ -253,7 +253,10 @@ void batch_flush(chat_channels *c)
      * in the store) and commits it through batch_commit_now before it relays them. */
     if (!e && c->node)
         broadcast_sends(c, list);
-    e = c->batch_tx ? store_tx_end(c->db, e) : c->batch_tx_result;
+    if (c->batch_tx)
+        e = store_tx_end(c->db, e);
+    else if (!e)
+        e = c->batch_tx_result; /* committed by batch_commit_now (else: the begin failed) */
     c->batch_tx = 0;
     if (!sends || early)
         store_set_durable(c->db, 1);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <event2/event.h>
+#include <sqlite3.h>
 
 #include "check.h"
 #include "base/log.h"
@@ -955,6 +956,32 @@ static void test_orphan(void)
     B.n_held = 0;
 }
 
+/* A group commit that cannot be written (another connection holds the store's write lock until
+ * the busy timeout gives up): the send is answered with an error, nothing of it is stored or sent,
+ * and the channel goes on working afterwards. */
+static void test_store_failure(void)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/spacepanda.db", A.dir);
+    sqlite3 *lock = NULL;
+    CHECK(sqlite3_open(path, &lock) == SQLITE_OK);
+    CHECK(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+    int b_apps = B.seen[CHAT_PT_APP & 0xf];
+    send_res r = {0};
+    CHECK(chat_send(A.c, alice, ch, "never stored", on_send, &r, NULL) == SP_OK);
+    CHECK_MSG(run_until(send_done, &r, 9000), "the send is answered");
+    CHECK_MSG(r.err != SP_OK, "with an error (%s)", sp_strerror(r.err));
+    sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(lock);
+    run_for(100);
+    CHECK(count_content(&A, alice, ch, "never stored") == 0);
+    CHECK_MSG(B.seen[CHAT_PT_APP & 0xf] == b_apps, "nothing of it reached B");
+    CHECK(send_text(&A, alice, ch, "stored after") == SP_OK);
+    has_arg h = {&B, bob, ch, "stored after", 1};
+    CHECK_MSG(run_until(has, &h, 3000), "the next message is stored and reaches B");
+    CHECK(count_content(&B, bob, ch, "never stored") == 0);
+}
+
 int main(void)
 {
     sp_log_set_level(SP_LOG_ERROR);
@@ -987,6 +1014,7 @@ int main(void)
     test_errors_before_join();
     test_invite_join_send();
     test_hostile_payloads();
+    test_store_failure();
     test_future_epoch();
     test_resume_drain();
     test_lost_proposal();
