@@ -191,9 +191,6 @@ sp_err keydir_take(chat_channels *c, const char *user_id, sp_buf *kp);
  * CHAT_SEND_SKIP sequence numbers (filled with void frames), more than one group commit can use. */
 #define CHAT_EARLY_SENDS 32
 #define CHAT_SEND_SKIP 64
-/* A void frame: fills a skipped sequence number (chat ignores its type). */
-#define CHAT_PT_VOID 0x0700
-
 /* channels.c: the cache and shared helpers */
 /* Writes text into msg (if given): the human reason an operation failed. */
 void chan_say(char *msg, size_t msglen, const char *text);

@@ -435,7 +435,7 @@ void delivery_on_app(chat_channels *c, const net_msg *nm, const chat_app_msg *m,
     /* Stored, with the reader's advanced state, by the group commit that follows this reactor turn
      * (net's deferred log commit). Streams get it now, before that commit's fsync: if the daemon
      * dies first, neither the message nor net's record of its frame is durable, so catch-up brings
-     * the frame again and it is read and stored then (docs/chat.md "Delivery latency"). */
+     * the frame again and it is read and stored then (docs/chat.md, "Receive"). */
     if (!e)
         e = batch_add(c, p);
     if (!e) {

@@ -30,6 +30,7 @@
 #define CHAT_PROTO_VERSION 1
 
 enum {
+    CHAT_PT_VOID = 0x0700, /* fills a skipped frame number of ours (net_store.c); carries nothing, ignored */
     CHAT_PT_KEY_PACKAGE = 0x0701,
     CHAT_PT_COMMIT_PROPOSE = 0x0702,
     CHAT_PT_COMMIT_ACCEPTED = 0x0703,

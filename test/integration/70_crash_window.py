@@ -7,7 +7,7 @@ asserts that the kill did land in that window at least once (it retries the burs
 import os, sqlite3, subprocess, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from chat70 import B, Daemon, check, link_chain, pb, safe, summary, wait_until  # noqa: E402
+from chat70 import B, Daemon, alice_bob_charlie, check, pb, safe, summary, wait_until  # noqa: E402
 
 BURST = 30
 WINDOW = ["--recv-commit-ms", "300"]
@@ -30,20 +30,8 @@ def main():
     try:
         for d in ds:
             d.start()
-        tok, uid = {}, {}
-        for name, i in (("alice", 0), ("bob", 1), ("charlie", 2)):
-            r = ds[i].call("CreateProfile", username=name, password="pw-" + name)
-            tok[name], uid[name] = r.session_token, r.user.id
-        check(link_chain(ds, [tok["alice"], tok["bob"], tok["charlie"]]), "chain 1-2-3 linked")
+        tok, uid, ch = alice_bob_charlie(ds, "window")
         a, b, c = ds
-        sp = a.call("CreateSpace", session_token=tok["alice"], name="Crash").space
-        ch = a.call("CreateChannel", session_token=tok["alice"], space_id=sp.id, name="window").channel.id
-        for who, d in (("bob", b), ("charlie", c)):
-            kp = d.call("GenerateKeyPackage", session_token=tok[who]).key_package
-            inv = a.call("CreateChannelInvite", session_token=tok["alice"], channel_id=ch, key_package=kp)
-            check(d.call("JoinChannel", session_token=tok[who], invite_token=inv.invite_token,
-                         ratchet_tree=inv.ratchet_tree, space_id=inv.space_id, channel_name=inv.channel_name,
-                         channel_id=inv.channel_id).success, f"{who} joins")
         sent = []
         hit = 0
         for attempt in range(5):

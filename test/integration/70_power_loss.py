@@ -9,7 +9,7 @@ stop (SIGTERM) is recorded, and the start after it skips nothing."""
 import os, shutil, signal, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from chat70 import Daemon, check, link_chain, safe, summary, wait_until  # noqa: E402
+from chat70 import Daemon, alice_bob_charlie, check, safe, summary, wait_until  # noqa: E402
 
 SKIP_LOG = "the last stop was not clean"
 
@@ -19,20 +19,8 @@ def main():
     try:
         for d in ds:
             d.start()
-        tok, uid = {}, {}
-        for name, i in (("alice", 0), ("bob", 1), ("charlie", 2)):
-            r = ds[i].call("CreateProfile", username=name, password="pw-" + name)
-            tok[name], uid[name] = r.session_token, r.user.id
-        check(link_chain(ds, [tok["alice"], tok["bob"], tok["charlie"]]), "chain 1-2-3 linked")
+        tok, uid, ch = alice_bob_charlie(ds, "loss")
         a, b, c = ds
-        sp = a.call("CreateSpace", session_token=tok["alice"], name="Power").space
-        ch = a.call("CreateChannel", session_token=tok["alice"], space_id=sp.id, name="loss").channel.id
-        for who, d in (("bob", b), ("charlie", c)):
-            kp = d.call("GenerateKeyPackage", session_token=tok[who]).key_package
-            inv = a.call("CreateChannelInvite", session_token=tok["alice"], channel_id=ch, key_package=kp)
-            check(d.call("JoinChannel", session_token=tok[who], invite_token=inv.invite_token,
-                         ratchet_tree=inv.ratchet_tree, space_id=inv.space_id, channel_name=inv.channel_name,
-                         channel_id=inv.channel_id).success, f"{who} joins")
 
         def texts(d, who):
             ms = safe(lambda: d.call("GetMessages", session_token=tok[who], channel_id=ch, limit=500).messages, [])

@@ -215,3 +215,24 @@ def link_chain(ds, tokens):
         r = ds[i + 1].call("ConnectPeer", session_token=tokens[i + 1], peer_address=ds[i].listen)
         ok = ok and r.success
     return ok
+
+
+def alice_bob_charlie(ds, channel_name):
+    """The reference setup on three started daemons: alice, bob and charlie on ds[0..2], linked as a
+    chain; alice creates a space and channel_name, bob and charlie join by invite (checked).
+    Returns (tok, uid, channel id); tok and uid are dicts by name."""
+    tok, uid = {}, {}
+    for name, d in zip(("alice", "bob", "charlie"), ds):
+        r = d.call("CreateProfile", username=name, password="pw-" + name)
+        tok[name], uid[name] = r.session_token, r.user.id
+    check(link_chain(ds, [tok["alice"], tok["bob"], tok["charlie"]]), "chain 1-2-3 linked")
+    a = ds[0]
+    sp = a.call("CreateSpace", session_token=tok["alice"], name=channel_name).space
+    ch = a.call("CreateChannel", session_token=tok["alice"], space_id=sp.id, name=channel_name).channel.id
+    for who, d in (("bob", ds[1]), ("charlie", ds[2])):
+        kp = d.call("GenerateKeyPackage", session_token=tok[who]).key_package
+        inv = a.call("CreateChannelInvite", session_token=tok["alice"], channel_id=ch, key_package=kp)
+        check(d.call("JoinChannel", session_token=tok[who], invite_token=inv.invite_token,
+                     ratchet_tree=inv.ratchet_tree, space_id=inv.space_id, channel_name=inv.channel_name,
+                     channel_id=inv.channel_id).success, f"{who} joins")
+    return tok, uid, ch
