@@ -98,6 +98,16 @@ typedef struct handup {
     uint8_t payload[];
 } handup;
 
+/* A frame of ours relayed before it was logged (net_node_send_early), until the commit that logs
+ * it succeeds (net_node_log_early, net_node_early_logged). */
+typedef struct early_frame {
+    struct early_frame *next;
+    uint64_t seq;
+    int appended; /* appended to the log's open commit */
+    size_t len;
+    uint8_t body[];
+} early_frame;
+
 struct net_node {
     struct event_base *base;
     net_identity *id;
@@ -114,6 +124,8 @@ struct net_node {
     net_have_entry *scratch; /* origins, for pump and HAVE */
     size_t nscratch, capscratch;
     handup *up, **up_tail;   /* this read batch's frames for on_msg, in arrival order */
+    uint64_t own_next;       /* our next frame sequence (0: not read from the log yet) */
+    early_frame *early, **early_tail; /* ours relayed before they were logged, oldest first */
 };
 
 static uint64_t now_ms(void)
@@ -393,6 +405,11 @@ static void link_pump(link *l)
             progressed |= pc.sent > 0;
         }
         if (!progressed) {
+            /* Our frames sent early are not in the log yet: the pump could not see them. */
+            cursor *mine = cursor_get(l, net_identity_pubkey(n->id), 0);
+            for (early_frame *f = n->early; f; f = f->next)
+                if (!mine || f->seq > mine->sent)
+                    send_frame(l, NET_T_GOSSIP, f->body, f->len);
             l->sync = S_LIVE; /* caught up: from now on live relays reach it directly */
             SP_DEBUG("net: link %s caught up", l->peer_id);
         }
@@ -509,13 +526,28 @@ static void hand_up(net_node *n)
     }
 }
 
+/* Hands out count consecutive sequence numbers of ours from *first. */
+static sp_err own_seqs(net_node *n, size_t count, uint64_t *first)
+{
+    if (!n->own_next) {
+        uint64_t contig, max;
+        sp_err e = n->persist->origin_state(n->persist->ctx, net_identity_pubkey(n->id), &contig, &max);
+        if (e)
+            return e;
+        n->own_next = max + 1;
+    }
+    *first = n->own_next;
+    n->own_next += count;
+    return SP_OK;
+}
+
 /* Logs count frames under consecutive sequences, commits once, then relays them. If an append
  * fails, the frames logged before it are still committed and relayed (*done says how many). */
 static sp_err originate(net_node *n, const uint8_t *dest, uint16_t ptype, const sp_slice *payloads, size_t count,
                         uint64_t *first_seq, size_t *done)
 {
     net_gossip g;
-    uint64_t contig, max;
+    uint64_t max;
     sp_buf b = SP_BUF_INIT;
     size_t *ends, ok = 0;
     if (done)
@@ -526,11 +558,15 @@ static sp_err originate(net_node *n, const uint8_t *dest, uint16_t ptype, const 
         if (payloads[i].len > NET_PAYLOAD_MAX)
             return SP_ERR_TOO_LARGE;
     const uint8_t *me = net_identity_pubkey(n->id);
-    sp_err e = n->persist->origin_state(n->persist->ctx, me, &contig, &max);
+    uint64_t first;
+    sp_err e = own_seqs(n, count, &first);
     if (e)
         return e;
-    if (!(ends = calloc(count, sizeof *ends)))
+    max = first - 1;
+    if (!(ends = calloc(count, sizeof *ends))) {
+        n->own_next = first;
         return SP_ERR_NOMEM;
+    }
     memcpy(g.origin, me, NET_PUBKEY_LEN);
     memcpy(g.dest, dest, NET_PUBKEY_LEN);
     g.ptype = ptype;
@@ -551,6 +587,7 @@ static sp_err originate(net_node *n, const uint8_t *dest, uint16_t ptype, const 
         ok = 0; /* nothing was committed */
         e = fe;
     }
+    n->own_next = first + ok; /* numbers not logged are used again */
     for (size_t i = 0, at = 0; i < ok; at = ends[i++])
         relay(n, NULL, me, b.data + at, ends[i] - at);
     sp_buf_free(&b);
@@ -574,6 +611,86 @@ sp_err net_node_broadcast_many(net_node *n, uint16_t ptype, const sp_slice *payl
 {
     static const uint8_t zero[NET_PUBKEY_LEN];
     return originate(n, zero, ptype, payloads, count, first_seq, done);
+}
+
+sp_err net_node_send_early(net_node *n, uint16_t ptype, const uint8_t *payload, size_t len, uint64_t *seq)
+{
+    static const uint8_t zero[NET_PUBKEY_LEN];
+    if (len > NET_PAYLOAD_MAX)
+        return SP_ERR_TOO_LARGE;
+    uint64_t s;
+    sp_err e = own_seqs(n, 1, &s);
+    if (e)
+        return e;
+    const uint8_t *me = net_identity_pubkey(n->id);
+    net_gossip g;
+    memcpy(g.origin, me, NET_PUBKEY_LEN);
+    memcpy(g.dest, zero, NET_PUBKEY_LEN);
+    g.ptype = ptype;
+    g.seq = s;
+    g.payload.ptr = payload;
+    g.payload.len = len;
+    sp_buf b = SP_BUF_INIT;
+    early_frame *f = NULL;
+    if (!(e = net_gossip_encode(&b, &g)) && !(f = malloc(sizeof *f + b.len)))
+        e = SP_ERR_NOMEM;
+    if (e) {
+        sp_buf_free(&b);
+        n->own_next = s; /* nothing left: the number is used again */
+        return e;
+    }
+    f->next = NULL;
+    f->seq = s;
+    f->appended = 0;
+    f->len = b.len;
+    memcpy(f->body, b.data, b.len);
+    sp_buf_free(&b);
+    if (!n->early_tail)
+        n->early_tail = &n->early;
+    *n->early_tail = f;
+    n->early_tail = &f->next;
+    relay(n, NULL, me, f->body, f->len); /* written once this loop turn's callbacks are done */
+    if (seq)
+        *seq = s;
+    return SP_OK;
+}
+
+sp_err net_node_log_early(net_node *n)
+{
+    const uint8_t *me = net_identity_pubkey(n->id);
+    for (early_frame *f = n->early; f; f = f->next) {
+        if (f->appended)
+            continue;
+        sp_err e = n->persist->frame_append(n->persist->ctx, me, f->seq, f->body, f->len);
+        if (e && e != SP_ERR_EXISTS)
+            return e;
+        f->appended = 1;
+    }
+    return SP_OK;
+}
+
+void net_node_early_logged(net_node *n, int committed)
+{
+    early_frame **pp = &n->early;
+    while (*pp) {
+        early_frame *f = *pp;
+        if (committed && f->appended) {
+            *pp = f->next;
+            free(f);
+            continue;
+        }
+        f->appended = 0;
+        pp = &f->next;
+    }
+    n->early_tail = pp;
+}
+
+size_t net_node_early_count(const net_node *n)
+{
+    size_t k = 0;
+    for (const early_frame *f = n->early; f; f = f->next)
+        k++;
+    return k;
 }
 
 sp_err net_node_unicast(net_node *n, const char *dest_peer_id, uint16_t ptype, const uint8_t *payload,
@@ -1147,6 +1264,14 @@ void net_node_free(net_node *n)
 {
     if (!n)
         return;
+    if (n->early)
+        SP_WARN("net: %zu frame(s) of ours left before they were logged; the next start skips their numbers",
+                net_node_early_count(n));
+    while (n->early) {
+        early_frame *f = n->early;
+        n->early = f->next;
+        free(f);
+    }
     while (n->links) {
         link *l = n->links;
         if (l->entry)

@@ -97,4 +97,17 @@ sp_err net_node_unicast(net_node *n, const char *dest_peer_id, uint16_t ptype, c
 sp_err net_node_broadcast_many(net_node *n, uint16_t ptype, const sp_slice *payloads, size_t count,
                                uint64_t *first_seq, size_t *done);
 
+/* Broadcasts a frame before it is logged: it is relayed with this loop turn's writes, and stays
+ * in memory until the caller logs it. For a caller whose own commit protects what a lost frame
+ * could break (chat: the sending ratchet skips ahead after an unclean stop, and so do our frame
+ * numbers, filled with void frames). The caller then, inside a transaction of the persist's store:
+ * net_node_log_early appends every such frame not yet logged; after the commit (or its failure),
+ * net_node_early_logged(n, committed) forgets them, or keeps them for the next try.
+ * A link that catches up from the log meanwhile gets them from memory. */
+sp_err net_node_send_early(net_node *n, uint16_t ptype, const uint8_t *payload, size_t len, uint64_t *seq);
+sp_err net_node_log_early(net_node *n);
+void net_node_early_logged(net_node *n, int committed);
+/* Frames sent early and not yet logged. */
+size_t net_node_early_count(const net_node *n);
+
 #endif
