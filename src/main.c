@@ -55,6 +55,7 @@ typedef struct {
     sp_log_level log_level;
     size_t max_recv_bytes;
     unsigned recv_commit_ms;
+    unsigned send_commit_ms;
 } daemon_config;
 
 typedef struct {
@@ -102,6 +103,9 @@ static void usage(FILE *f)
             "  --max-recv-bytes N    largest gRPC request message accepted (default 4194304)\n"
             "  --recv-commit-ms N    messages from other daemons are streamed at once and stored\n"
             "                        within N ms, one commit per burst (default 5; 1..60000)\n"
+            "  --send-commit-ms N    a message sent here leaves at once; its commit (and the\n"
+            "                        answer to SendMessage) follows within N ms, one commit and\n"
+            "                        one fsync for every send in that time (default 10; 1..60000)\n"
             "  --help                this text\n"
             "  --version             print the version\n");
 }
@@ -158,13 +162,14 @@ static int make_dirs(const char *path)
 /* Returns 0 to run, 1 to exit 0 (help/version), 2 on a usage error. */
 static int parse_flags(int argc, char **argv, daemon_config *cfg)
 {
-    enum { O_ADDR = 256, O_PORT, O_P2P, O_P2P_ADDR, O_DATA, O_PEER, O_LOG, O_MAXRECV, O_RECV_COMMIT, O_HELP, O_VERSION };
+    enum { O_ADDR = 256, O_PORT, O_P2P, O_P2P_ADDR, O_DATA, O_PEER, O_LOG, O_MAXRECV, O_RECV_COMMIT, O_SEND_COMMIT, O_HELP, O_VERSION };
     static const struct option opts[] = {
         {"grpc-addr", required_argument, NULL, O_ADDR}, {"grpc-port", required_argument, NULL, O_PORT},
         {"p2p-port", required_argument, NULL, O_P2P},   {"data-dir", required_argument, NULL, O_DATA},
         {"peer", required_argument, NULL, O_PEER},      {"log-level", required_argument, NULL, O_LOG},
         {"max-recv-bytes", required_argument, NULL, O_MAXRECV}, {"p2p-addr", required_argument, NULL, O_P2P_ADDR},
         {"recv-commit-ms", required_argument, NULL, O_RECV_COMMIT},
+        {"send-commit-ms", required_argument, NULL, O_SEND_COMMIT},
         {"help", no_argument, NULL, O_HELP},            {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
     };
@@ -174,6 +179,7 @@ static int parse_flags(int argc, char **argv, daemon_config *cfg)
     cfg->log_level = SP_LOG_INFO;
     cfg->max_recv_bytes = 4u << 20;
     cfg->recv_commit_ms = 5;
+    cfg->send_commit_ms = 10;
     const char *data_dir = NULL;
     int c;
     long v;
@@ -243,6 +249,13 @@ static int parse_flags(int argc, char **argv, daemon_config *cfg)
                 return 2;
             }
             cfg->recv_commit_ms = (unsigned)v;
+            break;
+        case O_SEND_COMMIT:
+            if ((v = parse_num(optarg, 1, 60000)) < 0) {
+                fprintf(stderr, "spacepandad: --send-commit-ms: expected 1..60000: %s\n", optarg);
+                return 2;
+            }
+            cfg->send_commit_ms = (unsigned)v;
             break;
         case 'h':
         case O_HELP:
@@ -415,7 +428,7 @@ static int run(daemon_state *d)
                               .listen_port = (uint16_t)cfg->p2p_port,
                               .on_msg = chat_channels_on_net};
         snprintf(path, sizeof path, "%s/net.db", cfg->data_dir);
-        chat_channels_config cc = {.recv_commit_ms = cfg->recv_commit_ms};
+        chat_channels_config cc = {.recv_commit_ms = cfg->recv_commit_ms, .send_commit_ms = cfg->send_commit_ms};
         nc.commit_delay_ms = cfg->recv_commit_ms;
         e = chat_channels_new(d->base, d->store, d->spaces, &cc, &d->channels);
         nc.on_msg_arg = d->channels;

@@ -97,7 +97,7 @@ static sp_err load_members(chat_channels *c, chan *ch)
         m->g = g;
         /* after an unclean stop, generations a lost commit may have sent with are never reused;
          * the skip is on stable storage before this member sends again */
-        if (c->unclean_start && !ch->skipped && mls_group_skip_sends(g, CHAT_SEND_SKIP) == SP_OK &&
+        if (((c->unclean_start && !ch->skipped) || ch->must_skip) && mls_group_skip_sends(g, CHAT_SEND_SKIP) == SP_OK &&
             member_save(c, ch, users[i], g) != SP_OK)
             SP_ERROR("chat: channel %.16s: cannot store %s's skipped ratchet", ch->id, users[i]);
         /* keep user-id order: the first member is the one that reads for the daemon */
@@ -109,6 +109,7 @@ static sp_err load_members(chat_channels *c, chan *ch)
     }
     store_strv_free(users, n);
     ch->skipped = 1; /* once per run: a reload after a failed commit skips no further */
+    ch->must_skip = 0;
     return e;
 }
 
@@ -361,6 +362,10 @@ sp_err chat_channels_new(struct event_base *base, store_db *db, chat_spaces *spa
         c->cfg.kp_publish_ms = 1000;
     if (!c->cfg.recv_commit_ms)
         c->cfg.recv_commit_ms = 5;
+    if (!c->cfg.send_commit_ms)
+        c->cfg.send_commit_ms = 10;
+    if (!c->cfg.store_retry_ms)
+        c->cfg.store_retry_ms = 10000;
     if (!c->cfg.kp_grace_ms)
         c->cfg.kp_grace_ms = 60000;
     c->kp_timer = event_new(base, -1, EV_PERSIST, on_kp_timer, c);

@@ -45,6 +45,12 @@ typedef struct {
                                      commit_delay_ms the same value */
     unsigned kp_grace_ms;         /* (60000) how long a directory key package stays joinable after
                                    * its first use (see keydir_join_used in keydir.c) */
+    unsigned send_commit_ms;      /* (10) how long a send whose frame already left may wait for the
+                                   * group commit that makes it durable (and answers it): more sends
+                                   * share one commit and one fsync */
+    unsigned store_retry_ms;      /* (10000) how long a group commit whose sends already left is
+                                   * tried again (every 200 ms) before they are answered with the
+                                   * error */
 } chat_channels_config;
 
 /* base, db and spaces are borrowed. cfg may be NULL. Installs itself as spaces' channel hook. */

@@ -71,6 +71,7 @@ typedef struct chan {
     struct chat_sub *subs;
     uint64_t announced;        /* last epoch whose authenticator we broadcast, +1 (0: none) */
     int skipped;               /* after an unclean start: its members' ratchets skipped ahead once */
+    int must_skip;             /* the next load skips its members' ratchets ahead (a lost commit) */
     auth_slot mine[CHAT_AUTH_RING], theirs[CHAT_AUTH_RING];
 } chan;
 
@@ -83,6 +84,8 @@ struct chat_send_op {
     int dup;                   /* already stored: not pushed again */
     int streamed;              /* a received message, pushed to streams as soon as it was read */
     sp_buf wire;               /* a send's APP payload, broadcast once durable */
+    uint64_t ticket;           /* an early batch's op: the syncer ticket that makes it durable */
+    int sent_early;            /* a send whose frame left before its commit (net_node_send_early) */
     chat_send_cb cb;
     void *arg;
 };
@@ -102,6 +105,11 @@ struct chat_channels {
     int unclean_start;          /* the last run did not stop cleanly: skip ahead (see CHAT_SEND_SKIP) */
     int sync_failed;            /* an fsync failed this run: never mark the stop clean */
     sp_err batch_tx_result;     /* what committing it returned, once batch_commit_now did */
+    struct store_syncer *syncer; /* early batches' fsync, off the reactor (delivery.c) */
+    struct event *sync_ev;      /* the syncer's fd is readable */
+    struct chat_send_op *unsynced, **unsynced_tail; /* early batches' ops waiting for their fsync */
+    size_t early_sends;         /* sends whose frame left and whose commit is not yet fsynced */
+    uint64_t retry_since;       /* a group commit with early sends has failed since then (ms) */
 };
 
 /* channels.c */
@@ -184,13 +192,16 @@ void keydir_on_used(chat_channels *c, const char *origin, const chat_kp_used_msg
  * it is used. SP_ERR_NOT_FOUND when none is known. */
 sp_err keydir_take(chat_channels *c, const char *user_id, sp_buf *kp);
 
-/* Sends leave before their commit is on stable storage when a group commit holds at most
- * CHAT_EARLY_SENDS of them (the fsync follows at once, before they are answered). A power loss in
- * between can lose a commit whose frames already left; so after a stop that was not clean, every
- * local member's sending ratchet skips CHAT_SEND_SKIP generations and our frame numbers skip
- * CHAT_SEND_SKIP sequence numbers (filled with void frames), more than one group commit can use. */
+/* A send's frame leaves as soon as it is encrypted, before its group commit is written (which
+ * follows in the same loop turn, with its fsync on the syncer's thread; it is answered after
+ * that), while at most CHAT_EARLY_SENDS sends are in that state; further sends wait for a commit
+ * fsynced before they leave. A crash or power loss in between can lose a commit whose frames
+ * already left; so after a stop that was not clean, every local member's sending ratchet skips
+ * CHAT_SEND_SKIP generations and our frame numbers skip CHAT_SEND_SKIP sequence numbers (filled
+ * with void frames), more than can be in flight. A commit that fails does the same in the run. */
 #define CHAT_EARLY_SENDS 32
 #define CHAT_SEND_SKIP 64
+#define CHAT_STORE_RETRY_MS 200 /* a failed group commit with early sends is written again after */
 /* channels.c: the cache and shared helpers */
 /* Writes text into msg (if given): the human reason an operation failed. */
 void chan_say(char *msg, size_t msglen, const char *text);

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/crypto.h>
 
 #include <event2/event.h>
@@ -14,6 +15,7 @@
 #include "base/rand.h"
 #include "store/outbox.h"
 #include "store/spaces.h"
+#include "store/syncer.h"
 
 #define GET_DEFAULT 50
 #define GET_MAX 500
@@ -100,6 +102,19 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     batch_flush(arg);
 }
 
+/* The group commit runs in ms at the latest (sooner if it was already due sooner). */
+static void batch_arm(chat_channels *c, unsigned ms)
+{
+    struct timeval due, now, tv = {ms / 1000, (ms % 1000) * 1000};
+    if (evtimer_pending(c->flush_ev, &due)) {
+        event_base_gettimeofday_cached(c->base, &now);
+        timeradd(&now, &tv, &now);
+        if (!timercmp(&now, &due, <))
+            return;
+    }
+    evtimer_add(c->flush_ev, &tv);
+}
+
 static sp_err batch_add(chat_channels *c, chat_send_op *p)
 {
     if (!c->flush_ev && !(c->flush_ev = evtimer_new(c->base, on_flush, c)))
@@ -113,19 +128,18 @@ static sp_err batch_add(chat_channels *c, chat_send_op *p)
      * read in it share one commit. A received message was already streamed; it is committed by
      * net's deferred log commit (net_store.c), or by this timer at the same delay if that does
      * not come first (the message did not arrive through a read). */
-    unsigned ms = p->is_send ? 0 : c->cfg.recv_commit_ms;
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    if (p->is_send || !evtimer_pending(c->flush_ev, NULL))
-        evtimer_add(c->flush_ev, &tv);
+    unsigned ms = !p->is_send ? c->cfg.recv_commit_ms : p->sent_early ? c->cfg.send_commit_ms : 0;
+    batch_arm(c, ms);
     return SP_OK;
 }
 
 /* Pushes a finished group commit's own sends to streams and answers every op; frees them. */
-static void finish_ops(chat_send_op *list, sp_err e)
+static void finish_ops(chat_channels *c, chat_send_op *list, sp_err e)
 {
     while (list) {
         chat_send_op *p = list;
         list = p->next;
+        c->early_sends -= (size_t)p->sent_early;
         if (!e && !p->dup && !p->streamed)
             streams_push(p->ch, &p->m);
         if (p->cb)
@@ -134,19 +148,86 @@ static void finish_ops(chat_send_op *list, sp_err e)
     }
 }
 
-void batch_discard(chat_channels *c)
+static void free_list(chat_send_op *p)
 {
-    chat_send_op *p = c->batch;
-    c->batch = NULL;
-    c->batch_tail = &c->batch;
     while (p) {
         chat_send_op *n = p->next;
         op_free(p);
         p = n;
     }
+}
+
+void batch_discard(chat_channels *c)
+{
+    for (chat_send_op *p = c->batch; p; p = p->next)
+        if (p->sent_early)
+            c->sync_failed = 1; /* its frame left, its commit never came: the next start skips */
+    free_list(c->batch);
+    c->batch = NULL;
+    c->batch_tail = &c->batch;
     if (c->flush_ev)
         event_free(c->flush_ev);
     c->flush_ev = NULL;
+    /* Early batches waiting for their fsync: the syncer makes what it was asked durable before it
+     * stops. Their calls were cancelled with the server; an fsync that failed keeps the stop from
+     * counting as clean. */
+    if (c->syncer) {
+        store_syncer_stop(c->syncer);
+        c->syncer = NULL;
+        event_free(c->sync_ev);
+        c->sync_ev = NULL;
+        if (c->unsynced && store_sync(c->db) != SP_OK)
+            c->sync_failed = 1;
+    }
+    free_list(c->unsynced);
+    c->unsynced = NULL;
+    c->unsynced_tail = &c->unsynced;
+    c->early_sends = 0;
+}
+
+/* ---- the fsync of early batches, on the syncer's thread ---------------------------------------- */
+
+/* The syncer finished one or more fsyncs: answers the early batches they cover, in order. */
+static void on_synced(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    chat_channels *c = arg;
+    uint64_t synced = 0;
+    sp_err e = store_syncer_done(c->syncer, &synced);
+    if (e)
+        c->sync_failed = 1; /* their frames left: the next start must skip ahead */
+    chat_send_op *done = NULL, **tail = &done;
+    while (c->unsynced && c->unsynced->ticket <= synced) {
+        chat_send_op *p = c->unsynced;
+        c->unsynced = p->next;
+        p->next = NULL;
+        *tail = p;
+        tail = &p->next;
+    }
+    if (!c->unsynced)
+        c->unsynced_tail = &c->unsynced;
+    finish_ops(c, done, e);
+}
+
+/* Starts the syncer on first use; 0 when it cannot run (the caller syncs on this thread). */
+static int syncer_ready(chat_channels *c)
+{
+    if (c->syncer)
+        return 1;
+    if (store_syncer_start(c->db, &c->syncer) != SP_OK)
+        return 0;
+    c->sync_ev = event_new(c->base, store_syncer_fd(c->syncer), EV_READ | EV_PERSIST, on_synced, c);
+    if (!c->sync_ev || event_add(c->sync_ev, NULL) != 0) {
+        if (c->sync_ev)
+            event_free(c->sync_ev);
+        c->sync_ev = NULL;
+        store_syncer_stop(c->syncer);
+        c->syncer = NULL;
+        return 0;
+    }
+    c->unsynced_tail = &c->unsynced;
+    return 1;
 }
 
 /* The batch's own sends, now durable, go to the network with one net log commit (not one each). */
@@ -154,7 +235,7 @@ static void broadcast_sends(chat_channels *c, chat_send_op *list)
 {
     size_t n = 0, done = 0;
     for (chat_send_op *p = list; p; p = p->next)
-        n += p->is_send;
+        n += p->is_send && !p->sent_early;
     if (!n)
         return;
     sp_slice one, *v = n == 1 ? &one : calloc(n, sizeof *v);
@@ -169,7 +250,7 @@ static void broadcast_sends(chat_channels *c, chat_send_op *list)
         size_t k = 0;
         chat_send_op *first = NULL;
         for (; p && k < n; p = p->next)
-            if (p->is_send) {
+            if (p->is_send && !p->sent_early) {
                 if (!first)
                     first = p;
                 if (who)
@@ -206,6 +287,40 @@ sp_err batch_commit_now(chat_channels *c)
     return c->batch_tx_result;
 }
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A group commit whose sends already left failed: unless it has been failing for cfg.store_retry_ms,
+ * it goes back to the head of the queue, to be written again in CHAT_STORE_RETRY_MS with what
+ * arrives meanwhile. The states stay as they are in memory (ahead of the store, as the frames
+ * are); its ops are answered once it is written. Returns 0 to give up. */
+static int batch_retry(chat_channels *c, chat_send_op *list, sp_err e)
+{
+    uint64_t now = now_ms();
+    if (!c->retry_since)
+        c->retry_since = now;
+    if (now - c->retry_since >= c->cfg.store_retry_ms)
+        return 0;
+    SP_WARN("chat: cannot store %s messages whose frames already left: %s; trying again in %d ms",
+            list->next ? "a batch of" : "one of the", sp_strerror(e), CHAT_STORE_RETRY_MS);
+    chat_send_op *last = list;
+    for (chat_send_op *p = list; p; p = p->next) {
+        p->dup = 0;
+        last = p;
+    }
+    last->next = c->batch;
+    if (!c->batch)
+        c->batch_tail = &last->next;
+    c->batch = list;
+    struct timeval tv = {0, CHAT_STORE_RETRY_MS * 1000};
+    evtimer_add(c->flush_ev, &tv);
+    return 1;
+}
+
 void batch_flush(chat_channels *c)
 {
     chat_send_op *list = c->batch;
@@ -219,16 +334,16 @@ void batch_flush(chat_channels *c)
     /* A batch of received messages only is committed without an fsync (still safe from a crash
      * of the daemon): after a power loss, what it lost is missing from net's log too (committed
      * after this, also without one), so catch-up brings the frames again from their origin, which
-     * fsynced them before they left. A later fsynced commit (a send) covers it anyway. */
-    int sends = 0;
-    for (chat_send_op *p = list; p; p = p->next)
-        sends += p->is_send;
-    /* A few sends leave before their commit is on stable storage: it is written, the frames are
-     * relayed, and only then is it fsynced (before anyone is answered), so the fsync is not on
-     * the message's path. What a power loss in between could break is covered by the skip after
-     * an unclean stop (CHAT_SEND_SKIP, channels_int.h). A larger batch is fsynced first. */
-    int early = sends && sends <= CHAT_EARLY_SENDS && c->node;
-    if (!sends || early)
+     * fsynced them before they left. A later fsynced commit (a send) covers it anyway.
+     * Sends that left early (chat_send) are committed the same way, their frames logged with them,
+     * and fsynced on the syncer's thread before they are answered; sends that did not (more than
+     * CHAT_EARLY_SENDS were waiting) need an fsynced commit before their frames leave. */
+    int late = 0, early = 0;
+    for (chat_send_op *p = list; p; p = p->next) {
+        late += p->is_send && !p->sent_early;
+        early += p->sent_early;
+    }
+    if (!late)
         store_set_durable(c->db, 0);
     sp_err e = store_tx_begin(c->db);
     c->batch_tx = !e;
@@ -249,8 +364,11 @@ void batch_flush(chat_channels *c)
         if (!later && mb)
             e = member_save(c, p->ch, p->user_id, mb->g);
     }
-    /* The sends' frames join this transaction: net appends them (chat/net_store.c keeps own frames
-     * in the store) and commits it through batch_commit_now before it relays them. */
+    /* The frames join this transaction (chat/net_store.c keeps own frames in the store): those
+     * sent early are appended now; for the others net appends them and commits the transaction
+     * through batch_commit_now before it relays them. */
+    if (!e && c->node && net_node_early_count(c->node))
+        e = net_node_log_early(c->node);
     if (!e && c->node)
         broadcast_sends(c, list);
     if (c->batch_tx)
@@ -258,21 +376,40 @@ void batch_flush(chat_channels *c)
     else if (!e)
         e = c->batch_tx_result; /* committed by batch_commit_now (else: the begin failed) */
     c->batch_tx = 0;
-    if (!sends || early)
+    if (c->node)
+        net_node_early_logged(c->node, !e);
+    if (!late)
         store_set_durable(c->db, 1);
+    if (e && early && batch_retry(c, list, e))
+        return;
+    c->retry_since = 0;
     if (e) {
         SP_ERROR("chat: cannot store %s messages: %s", list->next ? "a batch of" : "one of the", sp_strerror(e));
-        for (chat_send_op *p = list; p; p = p->next)
+        for (chat_send_op *p = list; p; p = p->next) {
+            if (p->sent_early) {
+                /* its frame left with a generation the stored state has not used: skip past */
+                p->ch->must_skip = 1;
+                c->sync_failed = 1;
+            }
             chan_reload(c, p->ch); /* the states advanced in memory only */
+        }
     }
-    if (early && !e) {
-        /* the frames go now, then the fsync (on this thread: a sync thread's wakeups cost more
-         * than they save here), then the answers */
-        net_node_flush(c->node);
+    if (early && !e && !late) {
+        /* answered once the fsync is done: on the syncer's thread, so the next sends are read,
+         * encrypted and relayed meanwhile */
+        if (syncer_ready(c)) {
+            uint64_t ticket = store_syncer_request(c->syncer);
+            for (chat_send_op *p = list; p; p = p->next)
+                p->ticket = ticket;
+            *c->unsynced_tail = list;
+            while (*c->unsynced_tail)
+                c->unsynced_tail = &(*c->unsynced_tail)->next;
+            return;
+        }
         if ((e = store_sync(c->db)) != SP_OK)
             c->sync_failed = 1; /* the frames left: the next start must skip ahead */
     }
-    finish_ops(list, e);
+    finish_ops(c, list, e);
 }
 
 /* ---- sending -------------------------------------------------------------------------------- */
@@ -338,8 +475,8 @@ sp_err chat_send(chat_channels *c, const char *user_id, const char *channel_id, 
     if (!e && (!(p->m.sender_id = strdup(user_id)) || !(p->m.content = strdup(content)) ||
                (c->self[0] && !(p->m.origin_peer = strdup(c->self)))))
         e = SP_ERR_NOMEM;
-    /* Stored with the advanced ratchet before anything leaves (the broadcast follows the commit): a
-     * crash can lose the send, but never make us encrypt twice with the same key and nonce. */
+    int go_early = c->node && c->early_sends < CHAT_EARLY_SENDS && net_node_early_count(c->node) < CHAT_EARLY_SENDS;
+    p->sent_early = go_early; /* (for batch_add's delay; confirmed below) */
     if (!e)
         e = batch_add(c, p);
     if (e) {
@@ -347,6 +484,21 @@ sp_err chat_send(chat_channels *c, const char *user_id, const char *channel_id, 
         if (mls_group_epoch(mb->g) == epoch)
             chan_reload(c, ch); /* the ratchet may have moved without its message */
         return e;
+    }
+    /* The frame leaves with this loop turn's writes, ahead of its commit (the group commit that
+     * follows): a crash in between loses the commit but cannot make us encrypt twice with the same
+     * key and nonce, nor reuse a frame number, as the next start skips past both; so only while
+     * few sends are in that state (CHAT_EARLY_SENDS, channels_int.h). Else it leaves once its
+     * commit is on stable storage. */
+    if (go_early) {
+        uint64_t seq = 0;
+        if (net_node_send_early(c->node, CHAT_PT_APP, p->wire.data, p->wire.len, &seq) == SP_OK) {
+            p->m.origin_seq = (int64_t)seq;
+            c->early_sends++;
+        } else {
+            p->sent_early = 0;
+            batch_arm(c, 0);
+        }
     }
     if (op)
         *op = p;

@@ -1,6 +1,6 @@
-"""70_power_loss — a send leaves before its commit is on stable storage (the fsync follows at
-once); if the machine loses power in between, the daemon comes back without that commit although
-its frame was delivered. Simulated on daemon 1 of the chain 1-2-3: its files are copied while it is
+"""70_power_loss — a send leaves before its commit is on stable storage (the commit follows within
+--send-commit-ms, its fsync on the store's syncer thread); if the machine loses power in between,
+the daemon comes back without that commit although its frame was delivered. Simulated on daemon 1 of the chain 1-2-3: its files are copied while it is
 frozen (SIGSTOP), Alice sends five messages that Bob and Charlie receive, daemon 1 is SIGKILLed and
 its files are put back as they were — a state that does not know those five were sent. Restarted,
 it must not reuse their MLS generations or frame numbers (the others would drop the new messages
@@ -9,7 +9,7 @@ stop (SIGTERM) is recorded, and the start after it skips nothing."""
 import os, shutil, signal, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from chat70 import Daemon, alice_bob_charlie, check, safe, summary, wait_until  # noqa: E402
+from chat70 import Daemon, alice_bob_charlie, check, safe, summary, texts_from, wait_until  # noqa: E402
 
 SKIP_LOG = "the last stop was not clean"
 
@@ -23,8 +23,7 @@ def main():
         a, b, c = ds
 
         def texts(d, who):
-            ms = safe(lambda: d.call("GetMessages", session_token=tok[who], channel_id=ch, limit=500).messages, [])
-            return [m.content for m in ms if m.sender_id == uid["alice"]]
+            return texts_from(d, tok[who], ch, uid["alice"])
 
         def send(items):
             for t in items:

@@ -135,7 +135,8 @@ static void dmn_start(dmn *d)
     snprintf(path, sizeof path, "%s/spacepanda.db", d->dir);
     CHECK(store_open(path, &d->db, why, sizeof why) == SP_OK);
     CHECK(chat_spaces_new(d->db, &d->sp) == SP_OK);
-    chat_channels_config cc = {.commit_timeout_ms = 3000, .kp_publish_ms = 200, .kp_grace_ms = 1500};
+    chat_channels_config cc = {.commit_timeout_ms = 3000, .kp_publish_ms = 200, .kp_grace_ms = 1500,
+                               .store_retry_ms = 1500};
     CHECK(chat_channels_new(base, d->db, d->sp, &cc, &d->c) == SP_OK);
     CHECK(net_identity_load_or_create(d->dir, &d->id) == SP_OK);
     snprintf(path, sizeof path, "%s/net.db", d->dir);
@@ -956,30 +957,62 @@ static void test_orphan(void)
     B.n_held = 0;
 }
 
-/* A group commit that cannot be written (another connection holds the store's write lock until
- * the busy timeout gives up): the send is answered with an error, nothing of it is stored or sent,
- * and the channel goes on working afterwards. */
+/* Makes A's store refuse (or again accept) messages with this content: a trigger on the messages
+ * table, put there through a connection of the test's own, fails the group commit at once. */
+static void refuse_content(const char *content, int on)
+{
+    char path[400], sql[300];
+    snprintf(path, sizeof path, "%s/spacepanda.db", A.dir);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    sqlite3_busy_timeout(db, 2000);
+    if (on)
+        snprintf(sql, sizeof sql, "CREATE TRIGGER refuse BEFORE INSERT ON messages WHEN NEW.content = '%s' "
+                                  "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;", content);
+    else
+        snprintf(sql, sizeof sql, "DROP TRIGGER refuse;");
+    CHECK_MSG(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
+/* A group commit that cannot be written, after the send's frame has left (sends leave before
+ * their commit): it is written again every CHAT_STORE_RETRY_MS, and the send is answered only once
+ * it is stored; B has it exactly once. If the store keeps failing for cfg.store_retry_ms, the send
+ * is answered with the error (B, which got the frame, keeps it), and the sending ratchet skips
+ * past the generation it used: the next message reaches B (a reused generation would be dropped
+ * there as a repeat). Nothing of this is half-written on A. */
 static void test_store_failure(void)
 {
-    char path[400];
-    snprintf(path, sizeof path, "%s/spacepanda.db", A.dir);
-    sqlite3 *lock = NULL;
-    CHECK(sqlite3_open(path, &lock) == SQLITE_OK);
-    CHECK(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
-    int b_apps = B.seen[CHAT_PT_APP & 0xf];
+    /* a failure that passes */
+    refuse_content("stored late", 1);
     send_res r = {0};
-    CHECK(chat_send(A.c, alice, ch, "never stored", on_send, &r, NULL) == SP_OK);
-    CHECK_MSG(run_until(send_done, &r, 9000), "the send is answered");
-    CHECK_MSG(r.err != SP_OK, "with an error (%s)", sp_strerror(r.err));
-    sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL);
-    sqlite3_close(lock);
+    CHECK(chat_send(A.c, alice, ch, "stored late", on_send, &r, NULL) == SP_OK);
+    has_arg at_b = {&B, bob, ch, "stored late", 1};
+    CHECK_MSG(run_until(has, &at_b, 3000), "the frame left before its commit: B stores the message");
+    run_for(600); /* a few failed tries */
+    CHECK_MSG(!r.called, "not answered while the store refuses it");
+    CHECK(count_content(&A, alice, ch, "stored late") == 0);
+    refuse_content("stored late", 0);
+    CHECK_MSG(run_until(send_done, &r, 3000), "answered once the store takes it");
+    CHECK_MSG(r.err == SP_OK, "with success (%s)", sp_strerror(r.err));
+    CHECK(count_content(&A, alice, ch, "stored late") == 1);
     run_for(100);
+    CHECK_MSG(count_content(&B, bob, ch, "stored late") == 1, "B has it exactly once");
+
+    /* a failure that lasts longer than store_retry_ms */
+    refuse_content("never stored", 1);
+    send_res r2 = {0};
+    CHECK(chat_send(A.c, alice, ch, "never stored", on_send, &r2, NULL) == SP_OK);
+    CHECK_MSG(run_until(send_done, &r2, 6000), "the send is answered");
+    CHECK_MSG(r2.err != SP_OK, "with an error (%s)", sp_strerror(r2.err));
+    refuse_content("never stored", 0);
     CHECK(count_content(&A, alice, ch, "never stored") == 0);
-    CHECK_MSG(B.seen[CHAT_PT_APP & 0xf] == b_apps, "nothing of it reached B");
+    has_arg left = {&B, bob, ch, "never stored", 1};
+    CHECK_MSG(run_until(has, &left, 3000), "B keeps the frame that had left");
     CHECK(send_text(&A, alice, ch, "stored after") == SP_OK);
     has_arg h = {&B, bob, ch, "stored after", 1};
-    CHECK_MSG(run_until(has, &h, 3000), "the next message is stored and reaches B");
-    CHECK(count_content(&B, bob, ch, "never stored") == 0);
+    CHECK_MSG(run_until(has, &h, 3000), "the next message is stored and reaches B (the ratchet skipped ahead)");
+    CHECK(count_content(&A, alice, ch, "stored after") == 1);
 }
 
 int main(void)

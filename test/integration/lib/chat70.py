@@ -217,6 +217,13 @@ def link_chain(ds, tokens):
     return ok
 
 
+def texts_from(d, token, channel_id, sender_id):
+    """contents of the messages sender_id sent in channel_id, as d shows them (up to 500; [] if it
+    cannot read them now)."""
+    ms = safe(lambda: d.call("GetMessages", session_token=token, channel_id=channel_id, limit=500).messages, [])
+    return [m.content for m in ms if m.sender_id == sender_id]
+
+
 def alice_bob_charlie(ds, channel_name):
     """The reference setup on three started daemons: alice, bob and charlie on ds[0..2], linked as a
     chain; alice creates a space and channel_name, bob and charlie join by invite (checked).
