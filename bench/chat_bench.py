@@ -27,7 +27,8 @@ def pct(v, p):
 
 
 def setup_chain(n, per, tag):
-    ds = [Daemon(f"{tag}{i + 1}").start() for i in range(n)]
+    extra = os.environ.get("DAEMON_ARGS", "").split()
+    ds = [Daemon(f"{tag}{i + 1}", *extra).start() for i in range(n)]
     users = []
     for di, d in enumerate(ds):
         for k in range(per):

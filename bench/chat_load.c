@@ -230,8 +230,9 @@ static int submit(conn *c, const char *path, const ProtobufCMessage *req, long s
     return 0;
 }
 
-/* One poll round over every connection, waiting at most timeout_ms. */
-static void pump(int n, int timeout_ms)
+/* One poll round over every connection, waiting at most timeout_us (microseconds, not rounded
+ * down to milliseconds: a pacing loop must sleep until its next send, not spin). */
+static void pump(int n, int64_t timeout_us)
 {
     struct pollfd pfd[MAX_CONNS + 1];
     for (int i = 0; i < n; i++) {
@@ -247,7 +248,8 @@ static void pump(int n, int timeout_ms)
         if (c->out.len > c->out_off)
             pfd[i].events |= POLLOUT;
     }
-    if (poll(pfd, (nfds_t)n, timeout_ms) <= 0)
+    struct timespec ts = {(time_t)(timeout_us / 1000000), (long)(timeout_us % 1000000) * 1000};
+    if (ppoll(pfd, (nfds_t)n, &ts, NULL) <= 0)
         return;
     for (int i = 0; i < n; i++) {
         conn *c = &conns[i];
@@ -329,7 +331,7 @@ int main(int argc, char **argv)
     /* the stream registers when its request arrives; give it a moment before the first send */
     int64_t settle = now_ns() + 300000000;
     while (now_ns() < settle)
-        pump(n, 10);
+        pump(n, 10000);
 
     char content[128];
     Spacepanda__SendMessageRequest req = SPACEPANDA__SEND_MESSAGE_REQUEST__INIT;
@@ -359,13 +361,13 @@ int main(int argc, char **argv)
             dead |= conns[i].dead;
         if (dead)
             break;
-        int wait = 100;
+        int64_t wait_us = 100000;
         if (rate > 0 && n_sent < count && inflight < inflight_max) {
             int64_t due = t0 + (int64_t)(n_sent * (1e9 / (double)rate));
             int64_t left = due - now_ns();
-            wait = left <= 0 ? 0 : (int)(left / 1000000);
+            wait_us = left <= 0 ? 0 : left / 1000;
         }
-        pump(n, wait);
+        pump(n, wait_us);
     }
     int64_t last_ack = 0, last_arr = 0;
     int64_t *lat = calloc((size_t)count, 8), *ack = calloc((size_t)count, 8);
@@ -381,6 +383,13 @@ int main(int argc, char **argv)
             if (arrived_ns[i] > last_arr)
                 last_arr = arrived_ns[i];
         }
+    }
+    if (getenv("CHAT_LOAD_DUMP")) {
+        FILE *df = fopen(getenv("CHAT_LOAD_DUMP"), "w");
+        for (long i = 0; df && i < count; i++)
+            fprintf(df, "%ld %lld %lld %lld\n", i, (long long)sent_ns[i], (long long)(arrived_ns[i] ? arrived_ns[i] - sent_ns[i] : -1), (long long)(acked_ns[i] ? acked_ns[i] - sent_ns[i] : -1));
+        if (df)
+            fclose(df);
     }
     qsort(lat, (size_t)nl, 8, cmp64);
     qsort(ack, (size_t)na, 8, cmp64);
