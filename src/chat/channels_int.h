@@ -246,8 +246,9 @@ sp_err chan_join_welcome(chat_channels *c, const char *user_id, const chat_join_
 /* delivery.c */
 /* Writes the queued messages and their states in one transaction, then broadcasts and answers.
  * Called before anything else writes member states (commits, joins) so the order on disk is the
- * order in memory. */
-void batch_flush(chat_channels *c);
+ * order in memory. An error: the commit failed and is tried again shortly (or, after
+ * cfg.store_retry_ms, was given up); nothing of it is durable yet. */
+sp_err batch_flush(chat_channels *c);
 /* Commits the group commit's open transaction now (net's sync for the frames we originate, which
  * were appended into it); SP_OK when none is open. */
 sp_err batch_commit_now(chat_channels *c);

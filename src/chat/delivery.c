@@ -294,10 +294,10 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* A group commit whose sends already left failed: unless it has been failing for cfg.store_retry_ms,
- * it goes back to the head of the queue, to be written again in CHAT_STORE_RETRY_MS with what
- * arrives meanwhile. The states stay as they are in memory (ahead of the store, as the frames
- * are); its ops are answered once it is written. Returns 0 to give up. */
+/* A group commit failed: unless it has been failing for cfg.store_retry_ms, it goes back to the
+ * head of the queue, to be written again in CHAT_STORE_RETRY_MS with what arrives meanwhile. The
+ * states stay as they are in memory (ahead of the store, as the frames sent early and the
+ * messages already streamed are); its ops are answered once it is written. Returns 0 to give up. */
 static int batch_retry(chat_channels *c, chat_send_op *list, sp_err e)
 {
     uint64_t now = now_ms();
@@ -305,7 +305,7 @@ static int batch_retry(chat_channels *c, chat_send_op *list, sp_err e)
         c->retry_since = now;
     if (now - c->retry_since >= c->cfg.store_retry_ms)
         return 0;
-    SP_WARN("chat: cannot store %s messages whose frames already left: %s; trying again in %d ms",
+    SP_WARN("chat: cannot store %s messages: %s; trying again in %d ms",
             list->next ? "a batch of" : "one of the", sp_strerror(e), CHAT_STORE_RETRY_MS);
     chat_send_op *last = list;
     for (chat_send_op *p = list; p; p = p->next) {
@@ -321,11 +321,11 @@ static int batch_retry(chat_channels *c, chat_send_op *list, sp_err e)
     return 1;
 }
 
-void batch_flush(chat_channels *c)
+sp_err batch_flush(chat_channels *c)
 {
     chat_send_op *list = c->batch;
     if (!list)
-        return;
+        return SP_OK;
     c->batch = NULL;
     c->batch_tail = &c->batch;
     if (c->flush_ev)
@@ -380,8 +380,8 @@ void batch_flush(chat_channels *c)
         net_node_early_logged(c->node, !e);
     if (!late)
         store_set_durable(c->db, 1);
-    if (e && early && batch_retry(c, list, e))
-        return;
+    if (e && batch_retry(c, list, e))
+        return e;
     c->retry_since = 0;
     if (e) {
         SP_ERROR("chat: cannot store %s messages: %s", list->next ? "a batch of" : "one of the", sp_strerror(e));
@@ -404,12 +404,13 @@ void batch_flush(chat_channels *c)
             *c->unsynced_tail = list;
             while (*c->unsynced_tail)
                 c->unsynced_tail = &(*c->unsynced_tail)->next;
-            return;
+            return SP_OK;
         }
         if ((e = store_sync(c->db)) != SP_OK)
             c->sync_failed = 1; /* the frames left: the next start must skip ahead */
     }
     finish_ops(c, list, e);
+    return e;
 }
 
 /* ---- sending -------------------------------------------------------------------------------- */

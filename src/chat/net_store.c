@@ -96,7 +96,11 @@ static sp_err w_origin_state(void *ctx, const uint8_t origin[NET_PUBKEY_LEN], ui
 static sp_err w_flush(void *ctx)
 {
     wrap *w = ctx;
-    batch_flush(w->c); /* what the frames carried, durable before the frames are */
+    /* what the frames carried, durable before the frames are: if it is not (the group commit
+     * failed and waits to be tried again), net's log stays uncommitted until the next flush */
+    sp_err e = batch_flush(w->c);
+    if (e)
+        return e;
     return IN(w)->flush(IN(w)->ctx);
 }
 

@@ -65,8 +65,9 @@ void waitq_drain(chat_channels *c, chan *ch)
             if (!ch->members)
                 break; /* defensive: reading changes no membership today */
         }
+        if (k && batch_flush(c) != SP_OK)
+            k = 0; /* what those rows carried is not durable yet: they stay */
         if (k) {
-            batch_flush(c); /* what those rows carried is durable before they go */
             sp_err e = store_tx_begin(c->db);
             for (size_t i = 0; !e && i < k; i++) {
                 e = store_outbox_remove(c->db, done[i]);

@@ -957,12 +957,12 @@ static void test_orphan(void)
     B.n_held = 0;
 }
 
-/* Makes A's store refuse (or again accept) messages with this content: a trigger on the messages
+/* Makes d's store refuse (or again accept) messages with this content: a trigger on the messages
  * table, put there through a connection of the test's own, fails the group commit at once. */
-static void refuse_content(const char *content, int on)
+static void refuse_content(dmn *d, const char *content, int on)
 {
     char path[400], sql[300];
-    snprintf(path, sizeof path, "%s/spacepanda.db", A.dir);
+    snprintf(path, sizeof path, "%s/spacepanda.db", d->dir);
     sqlite3 *db = NULL;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
     sqlite3_busy_timeout(db, 2000);
@@ -984,7 +984,7 @@ static void refuse_content(const char *content, int on)
 static void test_store_failure(void)
 {
     /* a failure that passes */
-    refuse_content("stored late", 1);
+    refuse_content(&A, "stored late", 1);
     send_res r = {0};
     CHECK(chat_send(A.c, alice, ch, "stored late", on_send, &r, NULL) == SP_OK);
     has_arg at_b = {&B, bob, ch, "stored late", 1};
@@ -992,7 +992,7 @@ static void test_store_failure(void)
     run_for(600); /* a few failed tries */
     CHECK_MSG(!r.called, "not answered while the store refuses it");
     CHECK(count_content(&A, alice, ch, "stored late") == 0);
-    refuse_content("stored late", 0);
+    refuse_content(&A, "stored late", 0);
     CHECK_MSG(run_until(send_done, &r, 3000), "answered once the store takes it");
     CHECK_MSG(r.err == SP_OK, "with success (%s)", sp_strerror(r.err));
     CHECK(count_content(&A, alice, ch, "stored late") == 1);
@@ -1000,12 +1000,12 @@ static void test_store_failure(void)
     CHECK_MSG(count_content(&B, bob, ch, "stored late") == 1, "B has it exactly once");
 
     /* a failure that lasts longer than store_retry_ms */
-    refuse_content("never stored", 1);
+    refuse_content(&A, "never stored", 1);
     send_res r2 = {0};
     CHECK(chat_send(A.c, alice, ch, "never stored", on_send, &r2, NULL) == SP_OK);
     CHECK_MSG(run_until(send_done, &r2, 6000), "the send is answered");
     CHECK_MSG(r2.err != SP_OK, "with an error (%s)", sp_strerror(r2.err));
-    refuse_content("never stored", 0);
+    refuse_content(&A, "never stored", 0);
     CHECK(count_content(&A, alice, ch, "never stored") == 0);
     has_arg left = {&B, bob, ch, "never stored", 1};
     CHECK_MSG(run_until(has, &left, 3000), "B keeps the frame that had left");
@@ -1013,6 +1013,20 @@ static void test_store_failure(void)
     has_arg h = {&B, bob, ch, "stored after", 1};
     CHECK_MSG(run_until(has, &h, 3000), "the next message is stored and reaches B (the ratchet skipped ahead)");
     CHECK(count_content(&A, alice, ch, "stored after") == 1);
+
+    /* a receiving daemon whose group commit fails keeps what it read and writes it again */
+    refuse_content(&B, "read late", 1);
+    CHECK(send_text(&A, alice, ch, "read late") == SP_OK);
+    run_for(600);
+    CHECK_MSG(count_content(&B, bob, ch, "read late") == 0, "B cannot store it yet");
+    refuse_content(&B, "read late", 0);
+    has_arg late = {&B, bob, ch, "read late", 1};
+    CHECK_MSG(run_until(has, &late, 3000), "B stores it once its store takes it again");
+    CHECK(send_text(&A, alice, ch, "read after") == SP_OK);
+    has_arg after = {&B, bob, ch, "read after", 1};
+    CHECK_MSG(run_until(has, &after, 3000), "and reads the next message");
+    run_for(100);
+    CHECK(count_content(&B, bob, ch, "read late") == 1);
 }
 
 int main(void)
