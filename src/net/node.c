@@ -405,11 +405,10 @@ static void link_pump(link *l)
             progressed |= pc.sent > 0;
         }
         if (!progressed) {
-            /* Our frames sent early are not in the log yet: the pump could not see them. */
-            cursor *mine = cursor_get(l, net_identity_pubkey(n->id), 0);
+            /* Our frames sent early are not in the log yet: the pump could not see them, even
+             * below a later logged one it sent. All of them go (the peer drops what it has). */
             for (early_frame *f = n->early; f; f = f->next)
-                if (!mine || f->seq > mine->sent)
-                    send_frame(l, NET_T_GOSSIP, f->body, f->len);
+                send_frame(l, NET_T_GOSSIP, f->body, f->len);
             l->sync = S_LIVE; /* caught up: from now on live relays reach it directly */
             SP_DEBUG("net: link %s caught up", l->peer_id);
         }
