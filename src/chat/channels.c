@@ -366,6 +366,8 @@ sp_err chat_channels_new(struct event_base *base, store_db *db, chat_spaces *spa
         c->cfg.send_commit_ms = 10;
     if (!c->cfg.store_retry_ms)
         c->cfg.store_retry_ms = 10000;
+    if (!c->cfg.wait_max)
+        c->cfg.wait_max = 10000;
     if (!c->cfg.kp_grace_ms)
         c->cfg.kp_grace_ms = 60000;
     c->kp_timer = event_new(base, -1, EV_PERSIST, on_kp_timer, c);

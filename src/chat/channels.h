@@ -51,6 +51,9 @@ typedef struct {
     unsigned store_retry_ms;      /* (10000) how long a group commit whose sends already left is
                                    * tried again (every 200 ms) before they are answered with the
                                    * error */
+    unsigned wait_max;            /* (10000) the most messages kept in one channel's waiting queue
+                                   * (for their epoch's commit, or for a member to join); also the
+                                   * most kept per minute for channels nobody here joined */
 } chat_channels_config;
 
 /* base, db and spaces are borrowed. cfg may be NULL. Installs itself as spaces' channel hook. */

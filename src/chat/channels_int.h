@@ -107,6 +107,9 @@ struct chat_channels {
     sp_err batch_tx_result;     /* what committing it returned, once batch_commit_now did */
     struct store_syncer *syncer; /* early batches' fsync, off the reactor (delivery.c) */
     struct event *sync_ev;      /* the syncer's fd is readable */
+    int64_t orphan_window;      /* when the current minute of kept orphan messages began (ms) */
+    unsigned orphans_kept;      /* orphan messages kept in it (at most cfg.wait_max) */
+    unsigned long wait_dropped; /* messages not kept because a queue was full (for the log) */
     struct chat_send_op *unsynced, **unsynced_tail; /* early batches' ops waiting for their fsync */
     size_t early_sends;         /* sends whose frame left and whose commit is not yet fsynced */
     uint64_t retry_since;       /* a group commit with early sends has failed since then (ms) */
@@ -161,11 +164,18 @@ sp_err pend_decode(const store_frame *f, pend_rec *r);
 void waitq_drain(chat_channels *c, chan *ch);
 /* Keeps an application message for a channel with no local member (yet) in that channel's
  * waiting queue for ORPHAN_KEEP_MS: its member's Welcome may come a moment later by another
- * path. Rows older than that are pruned then. */
+ * path. Rows older than that are pruned then (and by waitq_sweep); at most cfg.wait_max are
+ * kept per ORPHAN_KEEP_MS across all such channels. */
 void waitq_keep_orphan(chat_channels *c, const net_msg *nm, const chat_app_msg *m);
 /* At start: drains the queues of every channel with a local member (rows whose epoch was reached
  * just before a crash). */
 void waitq_resume(chat_channels *c);
+/* Keeps an application message in queue q unless q holds cfg.wait_max already (then it is
+ * dropped, and logged). */
+void waitq_add(chat_channels *c, const char *q, const net_msg *nm, const chat_app_msg *m, const char *why);
+/* Periodic (keydir_tick): removes kept messages of channels nobody here joined once they are
+ * ORPHAN_KEEP_MS old, a bounded number per call. */
+void waitq_sweep(chat_channels *c);
 
 /* keydir.c */
 /* Normalises a key package given as MLSMessage or bare KeyPackage: msg receives the MLSMessage

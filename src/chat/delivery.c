@@ -512,14 +512,7 @@ static void queue_future(chat_channels *c, const net_msg *nm, const chat_app_msg
 {
     char q[80];
     queue_name(q, sizeof q, 'a', m->channel_id);
-    sp_err e = store_outbox_add(c->db, q, nm->origin, nm->seq, CHAT_PT_APP, nm->payload.ptr,
-                                nm->payload.len, NULL);
-    if (e)
-        SP_ERROR("chat: channel %.16s: cannot keep a message for epoch %" PRIu64 ": %s", m->channel_id,
-                 m->epoch, sp_strerror(e));
-    else
-        SP_DEBUG("chat: channel %.16s: a message of epoch %" PRIu64 " from %.16s waits for its commit",
-                 m->channel_id, m->epoch, nm->origin);
+    waitq_add(c, q, nm, m, "for its epoch's commit");
 }
 
 void delivery_on_app(chat_channels *c, const net_msg *nm, const chat_app_msg *m, int from_queue)

@@ -8,6 +8,8 @@
  * just before a crash are drained when the daemon starts again (waitq_resume). */
 #include "chat/channels_int.h"
 
+#include <inttypes.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +87,28 @@ void waitq_drain(chat_channels *c, chan *ch)
 }
 
 #define ORPHAN_KEEP_MS 60000
+#define SWEEP_MAX 512 /* rows per sweep */
+
+void waitq_add(chat_channels *c, const char *q, const net_msg *nm, const chat_app_msg *m, const char *why)
+{
+    int n = 0;
+    sp_err e = store_outbox_count(c->db, q, (int)c->cfg.wait_max, &n);
+    if (!e && n >= (int)c->cfg.wait_max) {
+        /* a hostile or broken daemon can send well-framed messages for epochs that never come */
+        if (c->wait_dropped++ % 1000 == 0)
+            SP_WARN("chat: channel %.16s: %u messages already wait; one from %.16s (epoch %" PRIu64
+                    ") is dropped (%lu so far)", m->channel_id, c->cfg.wait_max, nm->origin, m->epoch,
+                    c->wait_dropped);
+        return;
+    }
+    if (!e)
+        e = store_outbox_add(c->db, q, nm->origin, nm->seq, CHAT_PT_APP, nm->payload.ptr, nm->payload.len, NULL);
+    if (e)
+        SP_WARN("chat: channel %.16s: cannot keep a message %s: %s", m->channel_id, why, sp_strerror(e));
+    else
+        SP_DEBUG("chat: channel %.16s: a message of epoch %" PRIu64 " from %.16s is kept %s", m->channel_id,
+                 m->epoch, nm->origin, why);
+}
 
 void waitq_keep_orphan(chat_channels *c, const net_msg *nm, const chat_app_msg *m)
 {
@@ -96,10 +120,27 @@ void waitq_keep_orphan(chat_channels *c, const net_msg *nm, const chat_app_msg *
     if (pruned)
         SP_DEBUG("chat: channel %.16s: %d kept messages expired (no member of it joined here)", m->channel_id,
                  pruned);
-    sp_err e = store_outbox_add(c->db, q, nm->origin, nm->seq, CHAT_PT_APP, nm->payload.ptr, nm->payload.len, NULL);
-    if (e)
-        SP_WARN("chat: channel %.16s: cannot keep a message for a member who may join: %s", m->channel_id,
-                sp_strerror(e));
+    if (now - c->orphan_window >= ORPHAN_KEEP_MS) {
+        c->orphan_window = now;
+        c->orphans_kept = 0;
+    }
+    if (c->orphans_kept >= c->cfg.wait_max) {
+        if (c->wait_dropped++ % 1000 == 0)
+            SP_WARN("chat: %u messages for channels nobody here joined were kept this minute; one from %.16s "
+                    "is dropped (%lu so far)", c->cfg.wait_max, nm->origin, c->wait_dropped);
+        return;
+    }
+    c->orphans_kept++;
+    waitq_add(c, q, nm, m, "for a member who may join");
+}
+
+void waitq_sweep(chat_channels *c)
+{
+    int removed = 0;
+    if (store_outbox_prune_unknown_channels(c->db, "a:", store_now_ms() - ORPHAN_KEEP_MS, SWEEP_MAX, &removed) ==
+            SP_OK &&
+        removed)
+        SP_DEBUG("chat: %d kept messages of channels nobody here joined expired", removed);
 }
 
 /* Drains the waiting queue of every channel our users can see that has one. */

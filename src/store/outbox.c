@@ -2,6 +2,7 @@
 #include "store/outbox.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include "store/internal.h"
 
 static void frame_clear(void *elem)
@@ -132,4 +133,63 @@ sp_err store_outbox_prune(store_db *db, const char *dest, int64_t before_ms, int
     if (max <= 0)
         return SP_ERR_INVALID;
     STORE_TX(db, outbox_prune(db, dest, before_ms, max, removed));
+}
+
+static sp_err outbox_count(store_db *db, const char *dest, int limit, int *n)
+{
+    static const char SQL[] = "SELECT count(*) FROM (SELECT 1 FROM outbox WHERE dest_peer IS ? LIMIT ?)";
+    sqlite3_stmt *st = store_stmt(db, SQL);
+    if (!st)
+        return SP_ERR_INTERNAL;
+    store_bind_text(st, 1, dest);
+    sqlite3_bind_int(st, 2, limit);
+    int64_t v = 0;
+    sp_err e = store_query_int64(db, st, &v);
+    *n = (int)v;
+    return e;
+}
+
+sp_err store_outbox_count(store_db *db, const char *dest, int limit, int *n)
+{
+    *n = 0;
+    if (limit <= 0)
+        return SP_ERR_INVALID;
+    STORE_RTX(db, outbox_count(db, dest, limit, n));
+}
+
+static sp_err prune_unknown(store_db *db, const char *prefix, int64_t before_ms, int max, int *removed)
+{
+    /* the prefix's range of the (dest_peer, id) index: [prefix, prefix with its last byte + 1) */
+    static const char SQL[] =
+        "DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o WHERE o.dest_peer >= ?1 AND o.dest_peer < ?2 "
+        "AND o.created_at < ?3 AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.channel_id = substr(o.dest_peer, ?4)) "
+        "LIMIT ?5)";
+    char end[64];
+    size_t len = strlen(prefix);
+    if (len == 0 || len >= sizeof end)
+        return SP_ERR_INVALID;
+    memcpy(end, prefix, len + 1);
+    end[len - 1]++;
+    sqlite3_stmt *st = store_stmt(db, SQL);
+    if (!st)
+        return SP_ERR_INTERNAL;
+    store_bind_text(st, 1, prefix);
+    store_bind_text(st, 2, end);
+    sqlite3_bind_int64(st, 3, before_ms);
+    sqlite3_bind_int(st, 4, (int)len + 1);
+    sqlite3_bind_int(st, 5, max);
+    sp_err e = store_exec_stmt(db, st);
+    if (!e && removed)
+        *removed = sqlite3_changes(db->sq);
+    return e;
+}
+
+sp_err store_outbox_prune_unknown_channels(store_db *db, const char *prefix, int64_t before_ms, int max,
+                                           int *removed)
+{
+    if (removed)
+        *removed = 0;
+    if (max <= 0 || !prefix)
+        return SP_ERR_INVALID;
+    STORE_TX(db, prune_unknown(db, prefix, before_ms, max, removed));
 }

@@ -44,5 +44,12 @@ sp_err store_outbox_remove(store_db *db, int64_t id);
 /* Removes those of dest's oldest max entries that were created before before_ms (Unix ms): bounded
  * work, so a caller can prune a little at every add. *removed (if non-NULL) says how many. */
 sp_err store_outbox_prune(store_db *db, const char *dest, int64_t before_ms, int max, int *removed);
+/* *n = how many entries dest holds, counting no further than limit (bounded work). */
+sp_err store_outbox_count(store_db *db, const char *dest, int limit, int *n);
+/* Removes up to max entries created before before_ms from the queues named prefix + a channel id
+ * that is not in the channels table (chat/: messages kept for a channel nobody here joined).
+ * *removed (if non-NULL) says how many. */
+sp_err store_outbox_prune_unknown_channels(store_db *db, const char *prefix, int64_t before_ms, int max,
+                                           int *removed);
 
 #endif

@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "check.h"
+#include "base/hex.h"
 #include "base/log.h"
 #include "base/rand.h"
 #include "chat/channels.h"
@@ -38,6 +39,7 @@ static struct event_base *base;
 static char tmpdir[256];
 
 #define HELD_MAX 16
+#define WAIT_MAX 40 /* cfg.wait_max here */
 
 typedef struct {
     char origin[65];
@@ -136,7 +138,7 @@ static void dmn_start(dmn *d)
     CHECK(store_open(path, &d->db, why, sizeof why) == SP_OK);
     CHECK(chat_spaces_new(d->db, &d->sp) == SP_OK);
     chat_channels_config cc = {.commit_timeout_ms = 3000, .kp_publish_ms = 200, .kp_grace_ms = 1500,
-                               .store_retry_ms = 1500};
+                               .store_retry_ms = 1500, .wait_max = WAIT_MAX};
     CHECK(chat_channels_new(base, d->db, d->sp, &cc, &d->c) == SP_OK);
     CHECK(net_identity_load_or_create(d->dir, &d->id) == SP_OK);
     snprintf(path, sizeof path, "%s/net.db", d->dir);
@@ -902,6 +904,8 @@ static int b_knows(void *arg)
     return ok;
 }
 
+static char erin_ch[65], erin_id[37]; /* test_orphan's channel and its member on B, for later tests */
+
 static void test_orphan(void)
 {
     char erin[37], ch3[65], msg[200];
@@ -955,6 +959,8 @@ static void test_orphan(void)
     for (size_t i = 0; i < B.n_held; i++)
         sp_buf_free(&B.held[i].payload);
     B.n_held = 0;
+    snprintf(erin_ch, sizeof erin_ch, "%s", ch3);
+    snprintf(erin_id, sizeof erin_id, "%s", erin);
 }
 
 /* Makes d's store refuse (or again accept) messages with this content: a trigger on the messages
@@ -1029,6 +1035,116 @@ static void test_store_failure(void)
     CHECK(count_content(&B, bob, ch, "read late") == 1);
 }
 
+/* A well-framed application message for channel_id in epoch (group id and epoch match, the
+ * ciphertext is noise: it passes the framing check but no one can read it), as from origin. */
+static void framed_app(frame_copy *f, const char *origin, uint64_t seq, const char *channel_id, uint64_t epoch)
+{
+    uint8_t gid[32], noise[48];
+    memset(noise, 0x5a, sizeof noise);
+    mls_message m;
+    memset(&m, 0, sizeof m);
+    m.version = MLS_VERSION_10;
+    m.wire_format = MLS_WIRE_PRIVATE_MESSAGE;
+    m.private_message.epoch = epoch;
+    m.private_message.content_type = MLS_CONTENT_APPLICATION;
+    sp_buf mb = SP_BUF_INIT;
+    int ok = sp_hex_decode(channel_id, 64, gid, sizeof gid) == SP_OK &&
+             mls_bytes_set(&m.private_message.group_id, gid, sizeof gid) == SP_OK &&
+             mls_bytes_set(&m.private_message.encrypted_sender_data, noise, sizeof noise) == SP_OK &&
+             mls_bytes_set(&m.private_message.ciphertext, noise, sizeof noise) == SP_OK &&
+             mls_message_write(&mb, &m) == SP_OK;
+    mls_message_free(&m);
+    chat_app_msg am;
+    memset(&am, 0, sizeof am);
+    snprintf(am.channel_id, sizeof am.channel_id, "%s", channel_id);
+    am.epoch = epoch;
+    am.message = sp_buf_slice(&mb);
+    sp_buf_free(&f->payload);
+    sp_buf_init(&f->payload);
+    ok = ok && chat_app_encode(&am, &f->payload) == SP_OK;
+    sp_buf_free(&mb);
+    if (!ok)
+        CHECK_MSG(0, "cannot build a framed message");
+    snprintf(f->origin, sizeof f->origin, "%s", origin);
+    f->seq = seq;
+    f->ptype = CHAT_PT_APP;
+    f->unicast = 0;
+}
+
+static size_t orphan_rows(dmn *d)
+{
+    sqlite3 *db = NULL;
+    char path[400];
+    snprintf(path, sizeof path, "%s/spacepanda.db", d->dir);
+    sqlite3_stmt *st = NULL;
+    size_t n = (size_t)-1;
+    if (sqlite3_open(path, &db) != SQLITE_OK) {
+        sqlite3_close(db);
+        return n;
+    }
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM outbox WHERE dest_peer LIKE 'a:%' AND substr(dest_peer, 3) "
+                               "NOT IN (SELECT channel_id FROM channels)", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = (size_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* A linked daemon can send well-framed messages that can never be read: for a far epoch of a
+ * channel we are in, or for channels nobody here joined. Each channel's waiting queue keeps at
+ * most wait_max of them; across unknown channels at most wait_max a minute are kept, and they
+ * expire after ORPHAN_KEEP_MS (aged here by hand) through the periodic sweep. The channel goes on
+ * working. */
+static int orphans_gone(void *arg)
+{
+    return orphan_rows(arg) == 0;
+}
+
+static void test_wait_bounds(void)
+{
+    const char *origin = B.held[0].origin[0] ? B.held[0].origin : net_node_peer_id(A.node);
+    int64_t top = epoch_of(&B, erin_ch, erin_id);
+    size_t before = queue_len(&B, 'a', erin_ch);
+    frame_copy f = {0};
+    sp_buf_init(&f.payload);
+    for (int i = 0; i < WAIT_MAX + 10; i++) {
+        framed_app(&f, origin, 5000000 + (uint64_t)i, erin_ch, (uint64_t)top + 50);
+        deliver(&B, &f);
+    }
+    CHECK_MSG(queue_len(&B, 'a', erin_ch) == (size_t)WAIT_MAX, "the channel's waiting queue stops at wait_max (%zu, %zu before)",
+              queue_len(&B, 'a', erin_ch), before);
+    /* unknown channels */
+    size_t orphans0 = orphan_rows(&B);
+    for (int i = 0; i < WAIT_MAX + 10; i++) {
+        char other[65];
+        for (int k = 0; k < 64; k++)
+            other[k] = "0123456789abcdef"[(i * 7 + k * 13 + (k == 0 ? i : 0)) & 15];
+        other[64] = '\0';
+        other[0] = 'f', other[1] = 'e', other[2] = "0123456789abcdef"[i & 15], other[3] = "0123456789abcdef"[(i >> 4) & 15];
+        framed_app(&f, origin, 6000000 + (uint64_t)i, other, 1);
+        deliver(&B, &f);
+    }
+    size_t orphans = orphan_rows(&B);
+    CHECK_MSG(orphans - orphans0 <= (size_t)WAIT_MAX && orphans - orphans0 >= (size_t)WAIT_MAX / 2,
+              "at most wait_max kept a minute for channels nobody here joined (%zu new)", orphans - orphans0);
+    sp_buf_free(&f.payload);
+    /* age them: the sweep (every kp_publish_ms) removes them, and nothing of the known channel */
+    char path[400];
+    snprintf(path, sizeof path, "%s/spacepanda.db", B.dir);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    sqlite3_busy_timeout(db, 2000);
+    CHECK(sqlite3_exec(db, "UPDATE outbox SET created_at = created_at - 120000 WHERE dest_peer LIKE 'a:%'", NULL, NULL,
+                       NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    CHECK_MSG(run_until(orphans_gone, &B, 3000), "the sweep removes the expired ones (%zu left)", orphan_rows(&B));
+    CHECK_MSG(queue_len(&B, 'a', erin_ch) == (size_t)WAIT_MAX, "the known channel's queue is not swept");
+    CHECK(send_text(&A, alice, erin_ch, "after the flood") == SP_OK);
+    has_arg h = {&B, erin_id, erin_ch, "after the flood", 1};
+    CHECK_MSG(run_until(has, &h, 3000), "the channel still works");
+}
+
 int main(void)
 {
     sp_log_set_level(SP_LOG_ERROR);
@@ -1068,6 +1184,7 @@ int main(void)
     test_remove();
     test_kp_race();
     test_orphan();
+    test_wait_bounds(); /* last: it fills B's queues and this minute's orphan allowance */
 
     dmn_stop(&B);
     dmn_stop(&A);
