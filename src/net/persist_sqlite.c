@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/wal_checkpointer.h"
 #include "net/frame.h"
 #include "net/walbuf.h"
 
@@ -53,7 +54,12 @@ typedef struct {
     sq_origin *origins;
     size_t norigins;
     size_t last; /* index of the origin found last: a burst is usually from one origin */
+    sp_wal_checkpointer *ckpt; /* checkpoints off the reactor (base/wal_checkpointer.h) */
 } sq_ctx;
+
+#define CHECKPOINT_PAGES 8192     /* a large log: pages rewritten by many small commits (the last
+                                   * leaf, interior pages) are copied once per checkpoint */
+#define CHECKPOINT_PERIOD_MS 1000 /* and at least this often while running */
 
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS net_peers(addr TEXT PRIMARY KEY, peer_id TEXT NOT NULL DEFAULT '',"
@@ -405,6 +411,7 @@ static void sq_destroy(void *ctx)
                            c->origin_up, c->origin_new};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         sqlite3_finalize(all[i]);
+    sp_wal_checkpointer_stop(c->ckpt); /* closing the last connection checkpoints what is left */
     sqlite3_close(c->db);
     free(c->origins);
     free(c);
@@ -423,6 +430,17 @@ static int table_exists(sqlite3 *db, const char *name)
     return found;
 }
 
+/* After each commit, with the log's size in pages: past CHECKPOINT_PAGES the checkpoint thread
+ * copies it back (returning SQLITE_OK here replaces sqlite's automatic checkpoint, which would run
+ * inside this commit, on the reactor: tens of milliseconds for a log that size). */
+static int wal_grew(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)db, (void)name;
+    if (pages >= CHECKPOINT_PAGES)
+        sp_wal_checkpointer_kick(((sq_ctx *)arg)->ckpt);
+    return SQLITE_OK;
+}
+
 sp_err net_persist_sqlite_open(const char *path, net_persist **out)
 {
     sq_ctx *c = calloc(1, sizeof *c);
@@ -439,16 +457,15 @@ sp_err net_persist_sqlite_open(const char *path, net_persist **out)
     if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs) != SQLITE_OK)
         goto fail;
     sqlite3_busy_timeout(c->db, 5000);
-    /* EXCLUSIVE: the file is this connection's alone (net.db), which saves the fcntl() lock
-     * round trips of every transaction; drop it if the tables move into a shared file.
-     * A larger automatic checkpoint: pages rewritten by many small commits (the last leaf and
-     * the interior pages) are then copied into the database once per checkpoint, not per 1000. */
-    if (sqlite3_exec(c->db,
-                     "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     " PRAGMA wal_autocheckpoint=8192;",
-                     NULL, NULL, NULL) ||
+    /* Not locking_mode=EXCLUSIVE (which saved a few fcntl() calls per transaction): the checkpoint
+     * thread needs a connection of its own. */
+    if (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) ||
         sqlite3_exec(c->db, SCHEMA, NULL, NULL, NULL))
         goto fail;
+    if (sp_wal_checkpointer_start(path, CHECKPOINT_PERIOD_MS, &c->ckpt) == SP_OK)
+        sqlite3_wal_hook(c->db, wal_grew, c);
+    else if (sqlite3_exec(c->db, "PRAGMA wal_autocheckpoint=8192;", NULL, NULL, NULL) == SQLITE_OK)
+        SP_WARN("net: checkpoints of %s stay inside commits (no checkpoint thread)", path);
     if (table_exists(c->db, "net_frames") && sqlite3_exec(c->db, MIGRATE_V1, NULL, NULL, NULL)) {
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
         goto fail;

@@ -2,7 +2,7 @@
  * db.c — opening the database safely, migrating it, the statement cache and transactions.
  */
 #include "store/internal.h"
-#include "store/checkpointer.h"
+#include "base/wal_checkpointer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -343,7 +343,7 @@ static int wal_grew(void *arg, sqlite3 *sq, const char *name, int pages)
 {
     (void)sq, (void)name;
     if (pages >= CHECKPOINT_PAGES)
-        store_checkpointer_kick(((store_db *)arg)->ckpt);
+        sp_wal_checkpointer_kick(((store_db *)arg)->ckpt);
     return SQLITE_OK;
 }
 
@@ -392,7 +392,7 @@ sp_err store_open(const char *path, store_db **out, char *errbuf, size_t errlen)
     if ((db->wal_path = malloc(plen + 5)))
         snprintf(db->wal_path, plen + 5, "%s-wal", path);
     /* Checkpoints on their own thread: never a multi-millisecond copy inside a commit here. */
-    if (store_checkpointer_start(path, CHECKPOINT_PERIOD_MS, &db->ckpt) == SP_OK)
+    if (sp_wal_checkpointer_start(path, CHECKPOINT_PERIOD_MS, &db->ckpt) == SP_OK)
         sqlite3_wal_hook(db->sq, wal_grew, db);
     else
         SP_WARN("store: checkpoints stay inside commits (no checkpoint thread)");
@@ -431,7 +431,7 @@ void store_close(store_db *db)
     if (!db)
         return;
     free(db->wal_path);
-    store_checkpointer_stop(db->ckpt); /* closing the last connection checkpoints what is left */
+    sp_wal_checkpointer_stop(db->ckpt); /* closing the last connection checkpoints what is left */
     for (size_t i = 0; i < STORE_STMT_SLOTS; i++)
         if (db->stmts[i].st)
             sqlite3_finalize(db->stmts[i].st);

@@ -10,12 +10,12 @@
 
 #define STORE_STMT_SLOTS 256
 
-struct store_checkpointer;
+struct sp_wal_checkpointer;
 
 struct store_db {
     sqlite3 *sq;
     int tx_depth;
-    struct store_checkpointer *ckpt; /* WAL checkpoints off the caller's thread (checkpointer.h) */
+    struct sp_wal_checkpointer *ckpt; /* WAL checkpoints off the caller's thread (checkpointer.h) */
     char *wal_path;                  /* "<file>-wal", for store_sync */
     /* Statement cache keyed by the address of the SQL string literal: each call site passes the
      * same static string, so a pointer compare finds it; prepared once, reused (reset) forever. */

@@ -499,6 +499,57 @@ static void test_decoders_mutated(void)
         sp_buf_free(&seeds[i]);
 }
 
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* net.db's log is checkpointed on a thread of its own (base/wal_checkpointer.h), never inside a
+ * commit on the reactor: frames committed and then left alone reach the database file within a
+ * couple of checkpoint periods, and the file is no longer held exclusively (the thread has its
+ * own connection; so can a reader). */
+static void test_persist_checkpoints(void)
+{
+    char dir[] = "/tmp/sp-net-ckpt-XXXXXX", path[300];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/net.db", dir);
+    net_persist *p = NULL;
+    CHECK(net_persist_sqlite_open(path, &p) == SP_OK);
+    if (!p)
+        return;
+    uint8_t o[32] = {9}, body[1000];
+    memset(body, 0x42, sizeof body);
+    int ok = 1;
+    for (uint64_t seq = 1; seq <= 600; seq++) {
+        ok &= p->frame_append(p->ctx, o, seq, body, sizeof body) == SP_OK;
+        if (seq % 50 == 0)
+            ok &= p->flush(p->ctx) == SP_OK;
+    }
+    CHECK_MSG(ok, "600 frames logged");
+    long before = file_size(path);
+    int copied = 0;
+    for (int i = 0; i < 300 && !copied; i++) {
+        usleep(10000);
+        copied = file_size(path) > 500000;
+    }
+    CHECK_MSG(copied, "the frames reach net.db without another commit (%ld bytes, %ld before)", file_size(path),
+              before);
+    sqlite3 *r = NULL;
+    sqlite3_stmt *st = NULL;
+    long n = -1;
+    if (sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(r, "SELECT count(*) FROM net_log", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        n = (long)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(r);
+    CHECK_MSG(n == 600, "another connection reads the log while it is open (%ld rows)", n);
+    net_persist_free(p);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
     test_frames();
@@ -509,6 +560,7 @@ int main(void)
     test_persist_crash();
     test_persist_migrate();
     test_persist_walbuf();
+    test_persist_checkpoints();
     test_decoders_mutated();
     return check_done();
 }

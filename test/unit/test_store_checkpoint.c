@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "check.h"
-#include "store/checkpointer.h"
+#include "base/wal_checkpointer.h"
 #include "store/internal.h"
 #include "store/own_frames.h"
 
@@ -39,7 +39,7 @@ static sp_err write_frames(store_db *db, uint64_t *seq, int n, size_t len)
 static int wait_runs(store_db *db, unsigned long more_than, int ms)
 {
     for (int i = 0; i < ms / 10; i++) {
-        if (store_checkpointer_runs(db->ckpt) > more_than)
+        if (sp_wal_checkpointer_runs(db->ckpt) > more_than)
             return 1;
         usleep(10000);
     }
@@ -61,18 +61,18 @@ int main(void)
     CHECK_MSG(db->ckpt != NULL, "the store runs a checkpoint thread");
     uint64_t seq = 0;
     /* A small commit: under the threshold, nothing is asked of the thread. */
-    unsigned long before = store_checkpointer_runs(db->ckpt);
+    unsigned long before = sp_wal_checkpointer_runs(db->ckpt);
     CHECK(write_frames(db, &seq, 10, 1000) == SP_OK);
     usleep(100000);
-    CHECK_MSG(store_checkpointer_runs(db->ckpt) == before, "no checkpoint for a small log (runs %lu -> %lu)",
-              before, store_checkpointer_runs(db->ckpt));
+    CHECK_MSG(sp_wal_checkpointer_runs(db->ckpt) == before, "no checkpoint for a small log (runs %lu -> %lu)",
+              before, sp_wal_checkpointer_runs(db->ckpt));
     /* ~1,500 pages in one commit: the thread checkpoints at once (well before its 1 s period). */
     CHECK(write_frames(db, &seq, 400, 15000) == SP_OK);
     CHECK_MSG(wait_runs(db, before, 950), "a checkpoint ran within 0.95 s of the log passing 1000 pages (its period is 1 s)");
     long first = file_size(wal);
     /* Ten more such commits, each after the thread caught up: the log is reused, not grown. */
     for (int round = 0; round < 10; round++) {
-        unsigned long r = store_checkpointer_runs(db->ckpt);
+        unsigned long r = sp_wal_checkpointer_runs(db->ckpt);
         CHECK(write_frames(db, &seq, 400, 15000) == SP_OK);
         CHECK(wait_runs(db, r, 1500));
     }

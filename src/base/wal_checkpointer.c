@@ -1,5 +1,5 @@
-/* checkpointer.c — the store's WAL checkpoint thread (see checkpointer.h). */
-#include "store/checkpointer.h"
+/* wal_checkpointer.c — a WAL checkpoint thread for an sqlite file (see wal_checkpointer.h). */
+#include "base/wal_checkpointer.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -9,7 +9,7 @@
 
 #include "base/log.h"
 
-struct store_checkpointer {
+struct sp_wal_checkpointer {
     sqlite3 *sq;
     unsigned period_ms;
     pthread_t thread;
@@ -21,7 +21,7 @@ struct store_checkpointer {
 
 static void *run(void *arg)
 {
-    store_checkpointer *cp = arg;
+    sp_wal_checkpointer *cp = arg;
     int failing = 0;
     pthread_mutex_lock(&cp->mu);
     while (!cp->stop) {
@@ -42,7 +42,7 @@ static void *run(void *arg)
         int nlog = 0, ncopied = 0;
         int rc = sqlite3_wal_checkpoint_v2(cp->sq, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &ncopied);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY && !failing++)
-            SP_WARN("store: background checkpoint failed: %s (the log grows until one succeeds)",
+            SP_WARN("%s: background checkpoint failed: %s (the log grows until one succeeds)", sqlite3_db_filename(cp->sq, "main"),
                     sqlite3_errmsg(cp->sq));
         else if (rc == SQLITE_OK)
             failing = 0;
@@ -53,15 +53,15 @@ static void *run(void *arg)
     return NULL;
 }
 
-sp_err store_checkpointer_start(const char *path, unsigned period_ms, store_checkpointer **out)
+sp_err sp_wal_checkpointer_start(const char *path, unsigned period_ms, sp_wal_checkpointer **out)
 {
     *out = NULL;
-    store_checkpointer *cp = calloc(1, sizeof *cp);
+    sp_wal_checkpointer *cp = calloc(1, sizeof *cp);
     if (!cp)
         return SP_ERR_NOMEM;
     cp->period_ms = period_ms ? period_ms : 1;
     if (sqlite3_open_v2(path, &cp->sq, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        SP_ERROR("store: checkpoint connection to %s: %s", path, cp->sq ? sqlite3_errmsg(cp->sq) : "no memory");
+        SP_ERROR("checkpoint connection to %s: %s", path, cp->sq ? sqlite3_errmsg(cp->sq) : "no memory");
         sqlite3_close(cp->sq);
         free(cp);
         return SP_ERR_IO;
@@ -70,7 +70,7 @@ sp_err store_checkpointer_start(const char *path, unsigned period_ms, store_chec
     /* A connection learns the file is in WAL mode only once it has read it: before that a
      * checkpoint does nothing. */
     if (sqlite3_exec(cp->sq, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) {
-        SP_ERROR("store: checkpoint connection to %s: %s", path, sqlite3_errmsg(cp->sq));
+        SP_ERROR("checkpoint connection to %s: %s", path, sqlite3_errmsg(cp->sq));
         sqlite3_close(cp->sq);
         free(cp);
         return SP_ERR_IO;
@@ -92,7 +92,7 @@ sp_err store_checkpointer_start(const char *path, unsigned period_ms, store_chec
     return SP_OK;
 }
 
-void store_checkpointer_stop(store_checkpointer *cp)
+void sp_wal_checkpointer_stop(sp_wal_checkpointer *cp)
 {
     if (!cp)
         return;
@@ -107,7 +107,7 @@ void store_checkpointer_stop(store_checkpointer *cp)
     free(cp);
 }
 
-void store_checkpointer_kick(store_checkpointer *cp)
+void sp_wal_checkpointer_kick(sp_wal_checkpointer *cp)
 {
     if (!cp)
         return;
@@ -119,7 +119,7 @@ void store_checkpointer_kick(store_checkpointer *cp)
     pthread_mutex_unlock(&cp->mu);
 }
 
-unsigned long store_checkpointer_runs(store_checkpointer *cp)
+unsigned long sp_wal_checkpointer_runs(sp_wal_checkpointer *cp)
 {
     if (!cp)
         return 0;
