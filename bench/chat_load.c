@@ -278,12 +278,18 @@ static int cmp64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static double pct(int64_t *v, long n, int p)
+/* The p-th per-mille of the n sorted values, in ms. */
+static double permille(int64_t *v, long n, int p)
 {
     if (n == 0)
         return -1;
-    long i = n * p / 100;
+    long i = n * p / 1000;
     return v[i < n ? i : n - 1] / 1e6;
+}
+
+static double pct(int64_t *v, long n, int p)
+{
+    return permille(v, n, p * 10);
 }
 
 int main(int argc, char **argv)
@@ -402,9 +408,9 @@ int main(int argc, char **argv)
            del_s > 0 ? n_arrived / del_s : 0, n_failed, n_dup, pct(ack, na, 50), pct(ack, na, 99),
            pct(lat, nl, 50), pct(lat, nl, 99));
     printf("RESULT sent=%ld accepted=%ld accept_s=%.4f delivered=%ld deliver_s=%.4f failed=%ld dup=%ld "
-           "ack_p50=%.3f ack_p99=%.3f p50=%.3f p99=%.3f max=%.3f\n",
+           "ack_p50=%.3f ack_p99=%.3f p50=%.3f p99=%.3f p999=%.3f max=%.3f\n",
            n_sent, n_acked, acc_s, n_arrived, del_s, n_failed, n_dup, pct(ack, na, 50), pct(ack, na, 99),
-           pct(lat, nl, 50), pct(lat, nl, 99), pct(lat, nl, 100));
+           pct(lat, nl, 50), pct(lat, nl, 99), permille(lat, nl, 999), pct(lat, nl, 100));
     for (int i = 0; i < n; i++) {
         nghttp2_session_del(conns[i].h2);
         sp_buf_free(&conns[i].out);
