@@ -7,6 +7,7 @@ export SP_BUILD=$B
 cd "$(dirname "$0")/.."
 for b in "$B"/bench/*; do
   [ -x "$b" ] || continue
+  [ "$(basename "$b")" = chat_load ] && continue # the load client bench/chat.sh drives, not a benchmark
   echo "== $(basename "$b")"
   "$b"
 done
