@@ -512,7 +512,7 @@ static void queue_future(chat_channels *c, const net_msg *nm, const chat_app_msg
 {
     char q[80];
     queue_name(q, sizeof q, 'a', m->channel_id);
-    waitq_add(c, q, nm, m, "for its epoch's commit");
+    waitq_add(c, q, nm, m, "for its commit");
 }
 
 void delivery_on_app(chat_channels *c, const net_msg *nm, const chat_app_msg *m, int from_queue)

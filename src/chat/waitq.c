@@ -104,9 +104,9 @@ void waitq_add(chat_channels *c, const char *q, const net_msg *nm, const chat_ap
     if (!e)
         e = store_outbox_add(c->db, q, nm->origin, nm->seq, CHAT_PT_APP, nm->payload.ptr, nm->payload.len, NULL);
     if (e)
-        SP_WARN("chat: channel %.16s: cannot keep a message %s: %s", m->channel_id, why, sp_strerror(e));
+        SP_WARN("chat: channel %.16s: cannot keep a message that waits %s: %s", m->channel_id, why, sp_strerror(e));
     else
-        SP_DEBUG("chat: channel %.16s: a message of epoch %" PRIu64 " from %.16s is kept %s", m->channel_id,
+        SP_DEBUG("chat: channel %.16s: a message of epoch %" PRIu64 " from %.16s waits %s", m->channel_id,
                  m->epoch, nm->origin, why);
 }
 
