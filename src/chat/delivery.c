@@ -6,11 +6,11 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <openssl/crypto.h>
 
 #include <event2/event.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/rand.h"
 #include "store/outbox.h"
@@ -287,20 +287,13 @@ sp_err batch_commit_now(chat_channels *c)
     return c->batch_tx_result;
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* A group commit failed: unless it has been failing for cfg.store_retry_ms, it goes back to the
  * head of the queue, to be written again in CHAT_STORE_RETRY_MS with what arrives meanwhile. The
  * states stay as they are in memory (ahead of the store, as the frames sent early and the
  * messages already streamed are); its ops are answered once it is written. Returns 0 to give up. */
 static int batch_retry(chat_channels *c, chat_send_op *list, sp_err e)
 {
-    uint64_t now = now_ms();
+    uint64_t now = sp_monotonic_ms();
     if (!c->retry_since)
         c->retry_since = now;
     if (now - c->retry_since >= c->cfg.store_retry_ms)

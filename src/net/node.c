@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -28,6 +27,7 @@
 #include <event2/event_struct.h>
 #include <event2/listener.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/rand.h"
 #include "net/frame.h"
@@ -127,13 +127,6 @@ struct net_node {
     uint64_t own_next;       /* our next frame sequence (0: not read from the log yet) */
     early_frame *early, **early_tail; /* ours relayed before they were logged, oldest first */
 };
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void arm(struct event *ev, unsigned ms)
 {
@@ -755,7 +748,7 @@ static void link_up(link *l)
     }
     l->state = L_LIVE;
     l->sync = S_WAIT_HAVE;
-    l->last_rx_ms = now_ms();
+    l->last_rx_ms = sp_monotonic_ms();
     arm(&l->timer, n->cfg.heartbeat_ms);
     SP_INFO("net: link %s (%s, %s) up", l->peer_id, l->remote, l->entry ? "outbound" : "inbound");
     peer *e = l->entry;
@@ -892,7 +885,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
     link *l = arg;
     net_node *n = l->node;
     struct evbuffer *in = bufferevent_get_input(bev);
-    l->last_rx_ms = now_ms();
+    l->last_rx_ms = sp_monotonic_ms();
     /* libevent 2.1 reads at most 4 KiB per callback whatever max_single_read says (EVBUFFER_MAX_READ),
      * so a busy link would cost a loop turn and a log commit (an fsync upstairs) per ~10 frames:
      * take what else the socket already holds first (EOF/errors are seen by the next read; the
@@ -991,7 +984,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         link_close(l, NET_CLOSE_PROTOCOL, "handshake not finished within %u ms", n->cfg.handshake_ms);
         return;
     }
-    uint64_t idle = now_ms() - l->last_rx_ms;
+    uint64_t idle = sp_monotonic_ms() - l->last_rx_ms;
     if (idle > n->cfg.dead_ms) {
         link_close(l, 0, "nothing received for %llu ms", (unsigned long long)idle);
         return;
