@@ -343,6 +343,7 @@ static void on_kp_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     keydir_tick(arg);
+    waitq_sweep(arg);
 }
 
 sp_err chat_channels_new(struct event_base *base, store_db *db, chat_spaces *spaces,

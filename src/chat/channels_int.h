@@ -173,7 +173,7 @@ void waitq_resume(chat_channels *c);
 /* Keeps an application message in queue q unless q holds cfg.wait_max already (then it is
  * dropped, and logged). */
 void waitq_add(chat_channels *c, const char *q, const net_msg *nm, const chat_app_msg *m, const char *why);
-/* Periodic (keydir_tick): removes kept messages of channels nobody here joined once they are
+/* Periodic (the kp_publish_ms timer, channels.c): removes kept messages of channels nobody here joined once they are
  * ORPHAN_KEEP_MS old, a bounded number per call. */
 void waitq_sweep(chat_channels *c);
 

@@ -172,12 +172,11 @@ void batch_discard(chat_channels *c)
      * stops. Their calls were cancelled with the server; an fsync that failed keeps the stop from
      * counting as clean. */
     if (c->syncer) {
-        store_syncer_stop(c->syncer);
+        if (store_syncer_stop(c->syncer) != SP_OK)
+            c->sync_failed = 1;
         c->syncer = NULL;
         event_free(c->sync_ev);
         c->sync_ev = NULL;
-        if (c->unsynced && store_sync(c->db) != SP_OK)
-            c->sync_failed = 1;
     }
     free_list(c->unsynced);
     c->unsynced = NULL;

@@ -342,7 +342,6 @@ static void grace_sweep(chat_channels *c)
 void keydir_tick(chat_channels *c)
 {
     grace_sweep(c);
-    waitq_sweep(c);
     if (!c->node)
         return;
     char **ids = NULL;

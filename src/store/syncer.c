@@ -71,19 +71,21 @@ sp_err store_syncer_start(store_db *db, store_syncer **out)
     return SP_OK;
 }
 
-void store_syncer_stop(store_syncer *s)
+sp_err store_syncer_stop(store_syncer *s)
 {
     if (!s)
-        return;
+        return SP_OK;
     pthread_mutex_lock(&s->mu);
     s->stop = 1;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
+    sp_err e = s->failed ? SP_ERR_IO : SP_OK;
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     close(s->efd);
     free(s);
+    return e;
 }
 
 uint64_t store_syncer_request(store_syncer *s)

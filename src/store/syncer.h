@@ -22,8 +22,9 @@ typedef struct store_syncer store_syncer;
 
 /* Starts the thread for db's log. db must outlive the syncer. */
 sp_err store_syncer_start(store_db *db, store_syncer **out);
-/* Syncs what was asked and not yet synced, stops and joins the thread. NULL is fine. */
-void store_syncer_stop(store_syncer *s);
+/* Syncs what was asked and not yet synced, stops and joins the thread. SP_ERR_IO if an fdatasync
+ * failed that no store_syncer_done reported yet. NULL is fine. */
+sp_err store_syncer_stop(store_syncer *s);
 
 /* Asks for an fdatasync covering every commit made before this call; returns its ticket (1, 2, ...).
  * Never blocks on the disk. */
