@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <event2/event.h>
 #include "check.h"
+#include "tmpdir.h"
 #include "base/workers.h"
 #include "chat/auth.h"
 #include "chat/spaces.h"
@@ -341,9 +342,6 @@ int main(void)
         store_close(db);
     }
     event_base_free(base);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    tmpdir_remove(dir);
     return check_done();
 }

@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "check.h"
+#include "tmpdir.h"
 #include "base/hex.h"
 #include "base/log.h"
 #include "base/rand.h"
@@ -1195,9 +1196,6 @@ int main(void)
     sp_buf_free(&Z.last_acc.payload);
     sp_buf_free(&B.last_app.payload);
     event_base_free(base);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", tmpdir);
+    tmpdir_remove(tmpdir);
     return check_done();
 }

@@ -9,6 +9,7 @@
 #include "base/buf.h"
 #include "base/rand.h"
 #include "check.h"
+#include "tmpdir.h"
 #include <sqlite3.h>
 #include "net/frame.h"
 #include "net/handshake.h"
@@ -258,9 +259,7 @@ static void test_persist(void)
     CHECK(p->origin_state(p->ctx, o, &c, &m) == SP_OK && c == 3 && m == 3);
     CHECK(p->peer_list(p->ctx, peer_count, &peers) == SP_OK && peers == 1);
     net_persist_free(p);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK(system(cmd) == 0);
+    CHECK(tmpdir_remove(dir) == 0);
 }
 
 
@@ -283,7 +282,7 @@ static void test_seq_limit(void)
     CHECK(p->frame_append(p->ctx, o, NET_SEQ_MAX + 1, (const uint8_t *)"a", 1) == SP_ERR_INVALID);
     CHECK(p->frame_append(p->ctx, o, NET_SEQ_MAX, (const uint8_t *)"a", 1) == SP_OK);
     net_persist_free(p);
-    char dir[] = "/tmp/sp-net-db-XXXXXX", path[300], cmd[400];
+    char dir[] = "/tmp/sp-net-db-XXXXXX", path[300];
     CHECK(mkdtemp(dir) != NULL);
     snprintf(path, sizeof path, "%s/net.db", dir);
     CHECK(net_persist_sqlite_open(path, &p) == SP_OK);
@@ -296,15 +295,14 @@ static void test_seq_limit(void)
           got[1] == NET_SEQ_MAX);
     CHECK(p->origin_state(p->ctx, o, &c, &m) == SP_OK && c == 0 && m == NET_SEQ_MAX);
     net_persist_free(p);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK(system(cmd) == 0);
+    CHECK(tmpdir_remove(dir) == 0);
 }
 
 /* A process killed between commits: (contig, max) are written back only now and then, so the
  * reopened log must rebuild them from the frames themselves, gaps included. */
 static void test_persist_crash(void)
 {
-    char dir[] = "/tmp/sp-net-db-XXXXXX", path[300], cmd[400];
+    char dir[] = "/tmp/sp-net-db-XXXXXX", path[300];
     CHECK(mkdtemp(dir) != NULL);
     snprintf(path, sizeof path, "%s/net.db", dir);
     uint8_t o[32] = {7}, o2[32] = {8};
@@ -342,15 +340,14 @@ static void test_persist_crash(void)
     CHECK(p->frame_append(p->ctx, o, 301, (const uint8_t *)"x", 1) == SP_OK && p->flush(p->ctx) == SP_OK);
     CHECK(p->origin_state(p->ctx, o, &c, &m) == SP_OK && c == 302 && m == 302);
     net_persist_free(p);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK(system(cmd) == 0);
+    CHECK(tmpdir_remove(dir) == 0);
 }
 
 /* One large transaction through the walbuf VFS (more than the unix VFS writes per call) and
  * many small ones: everything reads back and the file passes sqlite's integrity check. */
 static void test_persist_walbuf(void)
 {
-    char dir[] = "/tmp/sp-net-db-XXXXXX", path[300], cmd[400];
+    char dir[] = "/tmp/sp-net-db-XXXXXX", path[300];
     CHECK(mkdtemp(dir) != NULL);
     snprintf(path, sizeof path, "%s/net.db", dir);
     net_persist *p;
@@ -381,14 +378,13 @@ static void test_persist_walbuf(void)
     CHECK(p->origin_state(p->ctx, o, &c, &m) == SP_OK && c == 600 && m == 600);
     CHECK(p->frames_after(p->ctx, o, 249, 2, count_cb, got) == SP_OK && got[0] == 2 && got[1] == 250 && got[2] == 251);
     net_persist_free(p);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK(system(cmd) == 0);
+    CHECK(tmpdir_remove(dir) == 0);
 }
 
 /* A file in the first layout (net_frames with a UNIQUE(origin, seq) index) is moved over. */
 static void test_persist_migrate(void)
 {
-    char dir[] = "/tmp/sp-net-db-XXXXXX", path[300], cmd[400];
+    char dir[] = "/tmp/sp-net-db-XXXXXX", path[300];
     CHECK(mkdtemp(dir) != NULL);
     snprintf(path, sizeof path, "%s/net.db", dir);
     sqlite3 *db;
@@ -423,8 +419,7 @@ static void test_persist_migrate(void)
     CHECK(sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) == 0);
     sqlite3_finalize(s);
     sqlite3_close(db);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK(system(cmd) == 0);
+    CHECK(tmpdir_remove(dir) == 0);
 }
 
 
@@ -545,9 +540,7 @@ static void test_persist_checkpoints(void)
     sqlite3_close(r);
     CHECK_MSG(n == 600, "another connection reads the log while it is open (%ld rows)", n);
     net_persist_free(p);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK(system(cmd) == 0);
+    CHECK(tmpdir_remove(dir) == 0);
 }
 
 int main(void)

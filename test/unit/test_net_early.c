@@ -22,6 +22,8 @@
 
 #include "base/log.h"
 #include "check.h"
+#include "loop.h"
+#include "tmpdir.h"
 #include "net/frame.h"
 #include "net/node.h"
 
@@ -176,45 +178,9 @@ static void stop(int i)
     net_identity_free(nodes[i].id);
 }
 
-typedef int (*pred_fn)(void *);
-
-static void tick(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what, (void)arg;
-    event_base_loopbreak(base);
-}
-
-static int run_until(pred_fn p, void *arg, int ms)
-{
-    struct event *t = event_new(base, -1, EV_PERSIST, tick, NULL);
-    struct timeval tv = {0, 2000};
-    event_add(t, &tv);
-    struct timeval deadline;
-    evutil_gettimeofday(&deadline, NULL);
-    deadline.tv_sec += ms / 1000;
-    deadline.tv_usec += (ms % 1000) * 1000;
-    int ok = 0;
-    for (;;) {
-        if (p(arg)) {
-            ok = 1;
-            break;
-        }
-        struct timeval now;
-        evutil_gettimeofday(&now, NULL);
-        if (evutil_timercmp(&now, &deadline, >))
-            break;
-        event_base_loop(base, EVLOOP_ONCE);
-    }
-    event_free(t);
-    return ok;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    event_base_loopexit(base, &tv);
-    event_base_dispatch(base);
-}
+typedef loop_pred_fn pred_fn;
+static int run_until(pred_fn p, void *arg, int ms) { return loop_run_until(base, p, arg, ms); }
+static void sleep_ms(int ms) { loop_run_for(base, ms); }
 
 static int connect_result = 99;
 static void on_connect(void *arg, sp_err r, const char *msg)
@@ -459,9 +425,6 @@ int main(void)
         net_persist_free(again);
     }
     event_base_free(base);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    tmpdir_remove(dir);
     return check_done();
 }

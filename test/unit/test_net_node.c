@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "check.h"
+#include "loop.h"
 #include "net/frame.h"
 #include "net/node.h"
 
@@ -70,50 +71,9 @@ static void stop(int i)
     nodes[i].node = NULL;
 }
 
-typedef int (*pred_fn)(void *);
-static pred_fn cur_pred;
-static void *cur_arg;
-
-static void tick(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what, (void)arg;
-    if (cur_pred(cur_arg))
-        event_base_loopbreak(base);
-}
-
-static int run_until(pred_fn p, void *arg, int ms)
-{
-    cur_pred = p;
-    cur_arg = arg;
-    struct event *t = event_new(base, -1, EV_PERSIST, tick, NULL);
-    struct timeval tv = {0, 2000};
-    event_add(t, &tv);
-    struct timeval deadline;
-    evutil_gettimeofday(&deadline, NULL);
-    deadline.tv_sec += ms / 1000;
-    deadline.tv_usec += (ms % 1000) * 1000;
-    int ok = 0;
-    for (;;) {
-        if (p(arg)) {
-            ok = 1;
-            break;
-        }
-        struct timeval now;
-        evutil_gettimeofday(&now, NULL);
-        if (evutil_timercmp(&now, &deadline, >))
-            break;
-        event_base_loop(base, EVLOOP_ONCE);
-    }
-    event_free(t);
-    return ok;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    event_base_loopexit(base, &tv);
-    event_base_dispatch(base);
-}
+typedef loop_pred_fn pred_fn;
+static int run_until(pred_fn p, void *arg, int ms) { return loop_run_until(base, p, arg, ms); }
+static void sleep_ms(int ms) { loop_run_for(base, ms); }
 
 static size_t links_of(int i) { return net_node_links(nodes[i].node, NULL, 0); }
 

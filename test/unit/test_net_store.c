@@ -8,6 +8,7 @@
 #include <string.h>
 #include <event2/event.h>
 #include "check.h"
+#include "tmpdir.h"
 #include "chat/channels.h"
 #include "chat/net_store.h"
 #include "chat/channels_int.h"
@@ -222,9 +223,6 @@ int main(void)
         store_close(db);
     }
     event_base_free(base);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    tmpdir_remove(dir);
     return check_done();
 }

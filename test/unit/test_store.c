@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 #include "check.h"
+#include "tmpdir.h"
 #include "base/rand.h"
 #include "store/db.h"
 #include "store/messages.h"
@@ -538,9 +539,6 @@ int main(void)
     }
     test_reopen();
     test_refusals();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    tmpdir_remove(tmpdir);
     return check_done();
 }

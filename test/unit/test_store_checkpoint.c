@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "check.h"
+#include "tmpdir.h"
 #include "base/wal_checkpointer.h"
 #include "store/internal.h"
 #include "store/own_frames.h"
@@ -89,9 +90,6 @@ int main(void)
         CHECK(store_own_frames_max(db, &max) == SP_OK && max == seq);
         store_close(db);
     }
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    tmpdir_remove(dir);
     return check_done();
 }

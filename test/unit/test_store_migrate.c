@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 #include "check.h"
+#include "tmpdir.h"
 #include "store/db.h"
 #include "store/messages.h"
 #include "store/mls_state.h"
@@ -296,9 +297,6 @@ int main(void)
     build(path, v2, 4);
     check_migrated(path, 2);
 
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    tmpdir_remove(dir);
     return check_done();
 }

@@ -23,6 +23,7 @@
 
 #include "base/log.h"
 #include "check.h"
+#include "tmpdir.h"
 #include "store/internal.h"
 #include "store/own_frames.h"
 #include "store/syncer.h"
@@ -315,9 +316,6 @@ int main(void)
     store_close(db);
     close(park_pipe[0]);
     close(park_pipe[1]);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    tmpdir_remove(dir);
     return check_done();
 }
