@@ -98,9 +98,9 @@ sp_err net_node_broadcast_many(net_node *n, uint16_t ptype, const sp_slice *payl
                                uint64_t *first_seq, size_t *done);
 
 /* Broadcasts a frame before it is logged: it is relayed with this loop turn's writes, and stays
- * in memory until the caller logs it. For a caller whose own commit protects what a lost frame
- * could break (chat: the sending ratchet skips ahead after an unclean stop, and so do our frame
- * numbers, filled with void frames). The caller then, inside a transaction of the persist's store:
+ * in memory until the caller logs it. For a caller that can make a lost frame harmless (after an
+ * unclean stop it moves our frame numbers past any that may have left unlogged, and whatever the
+ * payload protects past its own reuse). The caller then, inside a transaction of the persist's store:
  * net_node_log_early appends every such frame not yet logged; after the commit (or its failure),
  * net_node_early_logged(n, committed) forgets them, or keeps them for the next try.
  * A link that catches up from the log meanwhile gets them from memory. */
