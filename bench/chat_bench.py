@@ -2,7 +2,9 @@
 Setup (profiles, links, channel, members) is driven by python3-grpcio; the load itself by the C program
 build/bench/chat_load (bench/chat_load.c), so client CPU stays small next to the daemons':
   1. SendMessage throughput with three linked daemons (chain 1-2-3), many calls in flight on daemon 1,
-     and the time until daemon 3 has delivered every message to a stream opened before the sends;
+     and the time until daemon 3 has delivered every message to a stream opened before the sends:
+     once with the three daemons and the client sharing every core, and once with daemon 1 on a core
+     of its own (the others on the rest), as when each daemon has its own host;
   2. latency from SendMessage on daemon 1 to arrival on a StreamMessages on daemon 3 at a fixed offered
      rate (1,000 and 100 messages/s): p50 / p99; plus each daemon's CPU per message (from /proc); and
      1,000 messages/s for 20 s (BENCH_SUSTAIN_SECONDS), with p99.9 and the maximum;
@@ -64,15 +66,25 @@ def cpu_ms(d):
     return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
 
 
-def load(ds, a, c, ch, tag, **opt):
+def pin(pid, cpus):
+    """moves every thread of process pid onto the set of CPUs cpus."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except OSError:
+            pass  # a thread that has just ended
+
+
+def load(ds, a, c, ch, tag, cpus=None, **opt):
     """runs build/bench/chat_load: sends on daemon 1, a stream on daemon 3; returns its RESULT fields and
-    each daemon's CPU ms for the run."""
+    each daemon's CPU ms for the run. cpus: the CPUs the client runs on (default: any)."""
     args = [os.path.join(chat70.B, "bench", "chat_load"), "--send", ds[0].addr, "--token", a["tok"],
             "--channel", ch, "--recv", ds[-1].addr, "--recv-token", c["tok"], "--tag", tag]
     for k, v in opt.items():
         args += [f"--{k}", str(v)]
     before = [cpu_ms(d) for d in ds]
-    out = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(args, capture_output=True, text=True, timeout=300,
+                         preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
     cpu = [cpu_ms(d) - b for d, b in zip(ds, before)]
     sys.stderr.write(out.stderr)
     res = {}
@@ -101,6 +113,25 @@ def bench_three():
               f"{r['deliver_s']:.2f}s = {r['delivered'] / max(r['deliver_s'], 1e-9):.0f} msg/s end to end "
               f"(SendMessage answer p50 {r['ack_p50']:.1f} ms)")
         print(f"  CPU: {cpu_line(cpu, r['accepted'])}")
+        # 1b. the same with daemon 1 on a core of its own: what one daemon accepts when the others
+        # do not take its CPU (on a machine this small they must share the remaining cores)
+        every = os.sched_getaffinity(0)
+        if len(every) >= 2:
+            own, rest = {min(every)}, every - {min(every)}
+            pin(ds[0].proc.pid, own)
+            for d in ds[1:]:
+                pin(d.proc.pid, rest)
+            try:
+                r, cpu = load(ds, a, c, ch, "p", cpus=rest, rate=0, count=N_THROUGHPUT, inflight=INFLIGHT, conns=4)
+            finally:
+                for d in ds:
+                    pin(d.proc.pid, every)
+            print(f"SendMessage, the same with daemon 1 on a core of its own (daemons 2, 3 and the client on "
+                  f"{len(rest)} other{'s' if len(rest) > 1 else ''}): {r['accepted']:.0f}/{r['sent']:.0f} accepted in "
+                  f"{r['accept_s']:.2f}s = {r['accepted'] / max(r['accept_s'], 1e-9):.0f} msg/s; {r['delivered']:.0f} on "
+                  f"daemon 3's stream after {r['deliver_s']:.2f}s = {r['delivered'] / max(r['deliver_s'], 1e-9):.0f} msg/s "
+                  f"end to end (SendMessage answer p50 {r['ack_p50']:.1f} ms)")
+            print(f"  CPU: {cpu_line(cpu, r['accepted'])}")
         # 2. latency at fixed offered rates
         for rate, secs in ((RATE, LAT_SECONDS), (100, 3)):
             r, cpu = load(ds, a, c, ch, f"l{rate}", rate=rate, count=rate * secs, inflight=1000, conns=2)

@@ -1,7 +1,10 @@
 /* rand.c — random bytes and UUIDs. */
 #include "base/rand.h"
 
+#include <pthread.h>
 #include <string.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include "base/hex.h"
 
@@ -12,10 +15,46 @@ sp_err sp_random(void *out, size_t n)
     return RAND_bytes(out, (int)n) == 1 ? SP_OK : SP_ERR_INTERNAL;
 }
 
+/* A child process must never repeat its parent's bytes, so the pools are refilled after a fork: an
+ * atfork handler bumps a generation that each pool compares with its own (getpid() per draw would
+ * do the same, but it is a system call, about 1 µs under a hypervisor). */
+#define POOL_BYTES 1024
+
+static unsigned long fork_gen = 1; /* only written in a child, single-threaded there */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static int atfork_ok;
+
+static void on_fork_child(void) { fork_gen++; }
+static void atfork_init(void) { atfork_ok = pthread_atfork(NULL, NULL, on_fork_child) == 0; }
+
+sp_err sp_random_small(void *out, size_t n)
+{
+    static __thread uint8_t pool[POOL_BYTES];
+    static __thread size_t used = sizeof pool;
+    static __thread unsigned long gen;
+    static __thread pid_t owner;
+    if (n > SP_RANDOM_SMALL_MAX)
+        return SP_ERR_INVALID;
+    pthread_once(&atfork_once, atfork_init);
+    int forked = atfork_ok ? gen != fork_gen : owner != getpid(); /* without the handler: the pid */
+    if (used + n > sizeof pool || forked) {
+        sp_err e = sp_random(pool, sizeof pool);
+        if (e)
+            return e;
+        used = 0;
+        gen = fork_gen;
+        owner = atfork_ok ? 0 : getpid();
+    }
+    memcpy(out, pool + used, n);
+    OPENSSL_cleanse(pool + used, n);
+    used += n;
+    return SP_OK;
+}
+
 sp_err sp_uuid_v4(char out[37])
 {
     uint8_t b[16];
-    sp_err e = sp_random(b, sizeof b);
+    sp_err e = sp_random_small(b, sizeof b);
     if (e)
         return e;
     b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);

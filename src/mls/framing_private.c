@@ -1,13 +1,12 @@
 /* framing_private.c — PrivateMessage: content encryption with the secret tree, padding,
  * sender-data encryption (RFC 9420 §6.3). */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "mls/codec.h"
 #include "mls/framing.h"
 #include "mls/tls.h"
+#include "base/rand.h"
 
 #define SENDER_DATA_LEN 12 /* uint32 leaf_index, uint32 generation, opaque reuse_guard[4] */
 #define MAX_PADDING (1u << 20)
@@ -26,45 +25,11 @@ static sp_err write_aad(sp_buf *b, const mls_bytes *group_id, uint64_t epoch, ui
     return e;
 }
 
-/* Reuse guards from the system source come from a per-thread pool: RAND_bytes
- * costs about 2 µs a call whatever the size up to a few KiB, a noticeable share
- * of protecting a message. A child process must never repeat its parent's
- * guards (repeated state is what the guard is there to survive, §6.3.1), so
- * the pool is refilled after a fork: an atfork handler bumps a generation
- * that each pool compares with its own. (getpid() per message did the same,
- * but it is a system call, and that cost ~1 µs a message under a hypervisor.) */
-#define GUARD_POOL 1024
-
-static unsigned long fork_gen = 1; /* only written in a child, single-threaded there */
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-static int atfork_ok;
-
-static void on_fork_child(void) { fork_gen++; }
-static void atfork_init(void) { atfork_ok = pthread_atfork(NULL, NULL, on_fork_child) == 0; }
-
+/* Reuse guards from the system source come from base/rand's per-thread pool (sp_random_small):
+ * RAND_bytes per guard was a noticeable share of protecting a message. */
 static sp_err reuse_guard(const mls_rand *rng, uint8_t guard[4])
 {
-    static __thread uint8_t pool[GUARD_POOL];
-    static __thread size_t used = sizeof pool;
-    static __thread unsigned long gen;
-    static __thread pid_t owner;
-    if (rng)
-        return mls_rand_bytes(rng, guard, 4);
-    pthread_once(&atfork_once, atfork_init);
-    /* Without the handler, fall back to asking for the pid each time. */
-    int forked = atfork_ok ? gen != fork_gen : owner != getpid();
-    if (used + 4 > sizeof pool || forked) {
-        sp_err e = mls_rand_bytes(NULL, pool, sizeof pool);
-        if (e)
-            return e;
-        used = 0;
-        gen = fork_gen;
-        owner = atfork_ok ? 0 : getpid();
-    }
-    memcpy(guard, pool + used, 4);
-    mls_wipe(pool + used, 4);
-    used += 4;
-    return SP_OK;
+    return rng ? mls_rand_bytes(rng, guard, 4) : sp_random_small(guard, 4);
 }
 
 static mls_ratchet_type ratchet_for(uint8_t content_type)

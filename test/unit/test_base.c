@@ -1,6 +1,8 @@
 /* test_base.c — unit tests of base/: buffer, reader, hex, uuid, and mls/tls varints and vectors. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/hex.h"
@@ -123,8 +125,40 @@ static void test_hex_uuid(void)
     CHECK(!sp_uuid_is_valid("123e4567-e89b-12d3-a456-426614174000")); /* version 1 */
 }
 
+/* The small-draw pool: distinct draws, a refusal over its limit, and a forked child that does not
+ * repeat its parent's next bytes (the pool is per process, refilled after fork). */
+static void test_random_small(void)
+{
+    uint8_t a[16], b[16], big[SP_RANDOM_SMALL_MAX + 1];
+    CHECK(sp_random_small(a, sizeof a) == SP_OK && sp_random_small(b, sizeof b) == SP_OK);
+    CHECK(memcmp(a, b, sizeof a) != 0);
+    CHECK(sp_random_small(big, sizeof big) == SP_ERR_INVALID);
+    for (int i = 0; i < 200; i++) /* across several refills */
+        CHECK(sp_random_small(big, SP_RANDOM_SMALL_MAX) == SP_OK);
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        uint8_t c[16] = {0};
+        close(fds[0]);
+        if (sp_random_small(c, sizeof c) == SP_OK && write(fds[1], c, sizeof c) != (ssize_t)sizeof c)
+            _exit(1);
+        _exit(0);
+    }
+    close(fds[1]);
+    uint8_t child[16];
+    ssize_t got = read(fds[0], child, sizeof child);
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(sp_random_small(a, sizeof a) == SP_OK);
+    CHECK_MSG(got == (ssize_t)sizeof child && memcmp(child, a, sizeof a) != 0,
+              "child read %zd bytes; parent and child drew the same bytes after fork", got);
+}
+
 int main(void)
 {
+    test_random_small();
     test_buf_and_reader();
     test_varint();
     test_vectors();
