@@ -6,6 +6,9 @@ import os, re, shutil, subprocess, sys, tempfile, threading, time
 import grpc
 
 B = os.environ.get("SP_BUILD", "build")
+# SP_DAEMON_WRAP runs every daemon under a tool, e.g. "valgrind -q --leak-check=full" (its findings
+# go to each daemon's log, daemon.log in the test's directory; KEEP=1 keeps it).
+WRAP = os.environ.get("SP_DAEMON_WRAP", "").split()
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 TMP = tempfile.mkdtemp(prefix="sp-chat-")
 subprocess.run(["protoc", f"--proto_path={ROOT}/proto", f"--python_out={TMP}", f"{ROOT}/proto/spacepanda.proto"],
@@ -111,7 +114,7 @@ class Daemon:
         self.logf = os.path.join(self.dir, "daemon.log")
         log = open(self.logf, "a")
         self.mark = os.path.getsize(self.logf)
-        self.proc = subprocess.Popen([os.path.join(B, "spacepandad"), "--grpc-port", "0", "--p2p-port",
+        self.proc = subprocess.Popen(WRAP + [os.path.join(B, "spacepandad"), "--grpc-port", "0", "--p2p-port",
                                       str(self.p2p_port), "--data-dir", self.dir] + self.extra,
                                      stdout=log, stderr=log)
         log.close()
@@ -121,7 +124,7 @@ class Daemon:
                 f.seek(self.mark)
                 m = re.search(r"gRPC listening on [0-9.]+:(\d+)", f.read())
                 return int(m.group(1)) if m else None
-        self.grpc_port = wait_until(port, 20)
+        self.grpc_port = wait_until(port, 60 if WRAP else 20)
         if not self.grpc_port:
             raise RuntimeError(f"daemon {self.dir} did not start")
         self.addr = f"127.0.0.1:{self.grpc_port}"
@@ -167,7 +170,7 @@ class Daemon:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(10)
+                self.proc.wait(60 if WRAP else 10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
