@@ -1,169 +1,37 @@
 /*
- * node.c — links (handshake, frames, heartbeats), the address book with redial, gossip relay and
- * catch-up, all on one event_base.
+ * node.c — a node's links: the listener, the handshake, frames in and out, heartbeats, closing,
+ * and the node's lifecycle, all on one event_base. Gossip relay, our own frames and catch-up are
+ * in gossip.c; the address book and dialling in peers.c (node_int.h is what they share).
  *
  * Closing follows the mark-and-reap rule: link_close() does every visible side effect at once
  * (state CLOSED, callbacks, redial scheduling) but only queues the link for the reaper, a
  * zero-delay timer that frees it after the current callback has returned.
- *
- * Output backpressure: a link whose output queue passes out_queue_max stops receiving live
- * relays; it sends HAVE_REQ, and the peer's HAVE answer restarts it as a "pump" that streams
- * what the peer lacks from the durable log as the queue drains. Nothing is dropped, and memory
- * per link stays near the cap.
  */
-#include "net/node.h"
+#include "net/node_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/event_struct.h>
 #include <event2/listener.h>
 
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/rand.h"
-#include "net/frame.h"
-#include "net/handshake.h"
 
 #define MAX_PREAUTH_LINKS 64
-#define PUMP_BATCH 64
 
-typedef struct waiter {
-    struct waiter *next;
-    net_connect_cb cb;
-    void *arg;
-    sp_err result;
-    char msg[240];
-} waiter;
-
-typedef struct link link;
-
-typedef struct peer { /* an address-book entry */
-    struct peer *next;
-    net_node *node;
-    char addr[NET_MULTIADDR_MAX];
-    net_multiaddr ma;
-    char peer_id[NET_PEER_ID_LEN + 1]; /* pinned or last seen; "" unknown */
-    int pinned;
-    int is_self;   /* it turned out to be us: never dialled again */
-    int verified;  /* a handshake at this address proved peer_id */
-    struct event timer;
-    unsigned backoff_ms;
-    link *link;    /* outbound attempt or link from this entry */
-    waiter *waiters;
-} peer;
-
-typedef struct {
-    uint8_t origin[NET_PUBKEY_LEN];
-    uint64_t sent; /* the peer has (or we queued) every frame of origin up to here */
-} cursor;
-
-enum { L_CONNECTING, L_HELLO, L_AUTH, L_LIVE, L_CLOSED };
-enum { S_WAIT_HAVE, S_PUMP, S_LIVE };
-
-struct link {
-    link *next;
-    net_node *node;
-    struct bufferevent *bev;
-    struct event timer; /* handshake deadline, then heartbeat */
-    peer *entry;        /* outbound: the entry dialled; inbound: NULL */
-    int state, sync;
-    net_hello mine, theirs;
-    char peer_id[NET_PEER_ID_LEN + 1];
-    char remote[NET_MULTIADDR_MAX];
-    struct sockaddr_storage remote_sa;
-    uint64_t last_rx_ms;
-    cursor *cur;
-    size_t ncur;
-    int dirty;     /* output queued since the last write_out */
-    char why[240]; /* close reason, for connect callbacks */
-};
-
-/* A frame accepted in the current read batch, handed up once the batch's relays are written. */
-typedef struct handup {
-    struct handup *next;
-    char origin[NET_PEER_ID_LEN + 1];
-    uint64_t seq;
-    uint16_t ptype;
-    int for_me;
-    size_t len;
-    uint8_t payload[];
-} handup;
-
-/* A frame of ours relayed before it was logged (net_node_send_early), until the commit that logs
- * it succeeds (net_node_log_early, net_node_early_logged). */
-typedef struct early_frame {
-    struct early_frame *next;
-    uint64_t seq;
-    int appended; /* appended to the log's open commit */
-    size_t len;
-    uint8_t body[];
-} early_frame;
-
-struct net_node {
-    struct event_base *base;
-    net_identity *id;
-    net_persist *persist;
-    net_node_config cfg;
-    struct evconnlistener *listener;
-    char listen_addr[NET_MULTIADDR_MAX];
-    uint16_t listen_port;
-    link *links;
-    link *dead;     /* closed, waiting for the reaper */
-    peer *peers;
-    waiter *done;   /* finished connect waiters, called from done_ev */
-    struct event reap_ev, done_ev, flush_ev, commit_ev;
-    net_have_entry *scratch; /* origins, for pump and HAVE */
-    size_t nscratch, capscratch;
-    handup *up, **up_tail;   /* this read batch's frames for on_msg, in arrival order */
-    uint64_t own_next;       /* our next frame sequence (0: not read from the log yet) */
-    early_frame *early, **early_tail; /* ours relayed before they were logged, oldest first */
-};
-
-static void arm(struct event *ev, unsigned ms)
+void node_arm(struct event *ev, unsigned ms)
 {
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     evtimer_add(ev, &tv);
-}
-
-/* ---- connect waiters ------------------------------------------------------------------ */
-
-static void finish_waiters(peer *p, sp_err result, const char *msg)
-{
-    net_node *n = p->node;
-    while (p->waiters) {
-        waiter *w = p->waiters;
-        p->waiters = w->next;
-        w->result = result;
-        snprintf(w->msg, sizeof w->msg, "%s", msg);
-        w->next = n->done;
-        n->done = w;
-    }
-    if (n->done)
-        arm(&n->done_ev, 0);
-}
-
-static void done_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    net_node *n = arg;
-    /* Callbacks may call connect again and add to n->done: take the list first. */
-    waiter *w = n->done;
-    n->done = NULL;
-    while (w) {
-        waiter *next = w->next;
-        w->cb(w->arg, w->result, w->msg);
-        free(w);
-        w = next;
-    }
 }
 
 /* ---- sending ----------------------------------------------------------------------------
@@ -174,10 +42,8 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
  * did not take goes through the bufferevent's EV_WRITE, which is switched off again once the
  * queue is empty. That saves the poll round trip and two epoll_ctl calls per batch. */
 
-static void link_close(link *l, uint16_t code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void link_pump(link *l);
 
-static void send_frame(link *l, uint8_t type, const uint8_t *payload, size_t len)
+void send_frame(link *l, uint8_t type, const uint8_t *payload, size_t len)
 {
     uint8_t hdr[5] = {(uint8_t)((len + 1) >> 24), (uint8_t)((len + 1) >> 16), (uint8_t)((len + 1) >> 8),
                       (uint8_t)(len + 1), type};
@@ -227,49 +93,10 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void collect_origin(void *arg, const uint8_t origin[NET_PUBKEY_LEN], uint64_t contig, uint64_t max)
-{
-    (void)max;
-    net_node *n = arg;
-    if (n->nscratch == n->capscratch) {
-        size_t cap = n->capscratch ? n->capscratch * 2 : 16;
-        net_have_entry *s = realloc(n->scratch, cap * sizeof *s);
-        if (!s)
-            return; /* a shorter HAVE only means more resending */
-        n->scratch = s;
-        n->capscratch = cap;
-    }
-    memcpy(n->scratch[n->nscratch].origin, origin, NET_PUBKEY_LEN);
-    n->scratch[n->nscratch++].contig = contig;
-}
-
-static void load_origins(net_node *n)
-{
-    n->nscratch = 0;
-    n->persist->origins(n->persist->ctx, collect_origin, n);
-}
-
-static void send_have(link *l)
-{
-    net_node *n = l->node;
-    sp_buf b = SP_BUF_INIT;
-    load_origins(n);
-    sp_buf_put_u32(&b, (uint32_t)n->nscratch);
-    for (size_t i = 0; i < n->nscratch; i++) {
-        sp_buf_append(&b, n->scratch[i].origin, NET_PUBKEY_LEN);
-        sp_buf_put_u64(&b, n->scratch[i].contig);
-    }
-    if (!b.failed)
-        send_frame(l, NET_T_HAVE, b.data, b.len);
-    sp_buf_free(&b);
-}
-
 /* ---- closing ------------------------------------------------------------------------- */
 
-static void schedule_redial(peer *p);
-static int peer_linked(const net_node *n, const char *peer_id);
 
-static void link_close(link *l, uint16_t code, const char *fmt, ...)
+void link_close(link *l, uint16_t code, const char *fmt, ...)
 {
     net_node *n = l->node;
     if (l->state == L_CLOSED)
@@ -307,7 +134,7 @@ static void link_close(link *l, uint16_t code, const char *fmt, ...)
         }
     l->next = n->dead;
     n->dead = l;
-    arm(&n->reap_ev, 0);
+    node_arm(&n->reap_ev, 0);
 
     peer *e = l->entry;
     if (e) {
@@ -347,374 +174,7 @@ static void reap_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* ---- catch-up pump -------------------------------------------------------------------- */
-
-static cursor *cursor_get(link *l, const uint8_t *origin, int create)
-{
-    for (size_t i = 0; i < l->ncur; i++)
-        if (!memcmp(l->cur[i].origin, origin, NET_PUBKEY_LEN))
-            return &l->cur[i];
-    if (!create)
-        return NULL;
-    cursor *c = realloc(l->cur, (l->ncur + 1) * sizeof *c);
-    if (!c)
-        return NULL;
-    l->cur = c;
-    c = &c[l->ncur++];
-    memcpy(c->origin, origin, NET_PUBKEY_LEN);
-    c->sent = 0;
-    return c;
-}
-
-typedef struct {
-    link *l;
-    cursor *c;
-    int sent;
-} pump_ctx;
-
-static int pump_one(void *arg, uint64_t seq, const uint8_t *body, size_t len)
-{
-    pump_ctx *pc = arg;
-    send_frame(pc->l, NET_T_GOSSIP, body, len);
-    pc->c->sent = seq;
-    pc->sent++;
-    return evbuffer_get_length(bufferevent_get_output(pc->l->bev)) >= pc->l->node->cfg.out_queue_max;
-}
-
-static void link_pump(link *l)
-{
-    net_node *n = l->node;
-    struct evbuffer *out = bufferevent_get_output(l->bev);
-    while (l->state == L_LIVE && l->sync == S_PUMP) {
-        int progressed = 0;
-        load_origins(n);
-        for (size_t i = 0; i < n->nscratch; i++) {
-            if (evbuffer_get_length(out) >= n->cfg.out_queue_max)
-                return; /* the write callback resumes us */
-            pump_ctx pc = {l, cursor_get(l, n->scratch[i].origin, 1), 0};
-            if (!pc.c)
-                return;
-            n->persist->frames_after(n->persist->ctx, n->scratch[i].origin, pc.c->sent, PUMP_BATCH, pump_one, &pc);
-            progressed |= pc.sent > 0;
-        }
-        if (!progressed) {
-            /* Our frames sent early are not in the log yet: the pump could not see them, even
-             * below a later logged one it sent. All of them go (the peer drops what it has). */
-            for (early_frame *f = n->early; f; f = f->next)
-                send_frame(l, NET_T_GOSSIP, f->body, f->len);
-            l->sync = S_LIVE; /* caught up: from now on live relays reach it directly */
-            SP_DEBUG("net: link %s caught up", l->peer_id);
-        }
-    }
-}
-
-static void on_have(link *l, sp_slice payload)
-{
-    net_have_entry *e;
-    size_t ne;
-    if (net_have_decode(payload, &e, &ne)) {
-        link_close(l, NET_CLOSE_PROTOCOL, "malformed HAVE");
-        return;
-    }
-    /* Cursors only for origins we hold: a HAVE listing thousands of others costs nothing later. */
-    net_node *n = l->node;
-    l->ncur = 0;
-    load_origins(n);
-    for (size_t i = 0; i < ne; i++) {
-        for (size_t j = 0; j < n->nscratch; j++) {
-            if (memcmp(n->scratch[j].origin, e[i].origin, NET_PUBKEY_LEN))
-                continue;
-            cursor *c = cursor_get(l, e[i].origin, 1);
-            if (c)
-                c->sent = e[i].contig;
-            break;
-        }
-    }
-    free(e);
-    l->sync = S_PUMP;
-    link_pump(l);
-}
-
-/* ---- gossip --------------------------------------------------------------------------- */
-
-/* Queues body on every live link but from (and the origin's own link). */
-static void relay(net_node *n, link *from, const uint8_t *origin, const uint8_t *body, size_t len)
-{
-    for (link *l = n->links; l; l = l->next) {
-        if (l == from || l->state != L_LIVE || l->sync != S_LIVE)
-            continue;
-        if (!memcmp(l->theirs.pubkey, origin, NET_PUBKEY_LEN))
-            continue;
-        struct evbuffer *out = bufferevent_get_output(l->bev);
-        if (evbuffer_get_length(out) + len + 5 > n->cfg.out_queue_max) {
-            /* It lives in the log; the pump sends it once the peer says what it has. */
-            l->sync = S_WAIT_HAVE;
-            send_frame(l, NET_T_HAVE_REQ, NULL, 0);
-            SP_DEBUG("net: link %s output full, pausing live relay", l->peer_id);
-            continue;
-        }
-        send_frame(l, NET_T_GOSSIP, body, len);
-    }
-}
-
-static void on_gossip(link *l, sp_slice body)
-{
-    net_node *n = l->node;
-    net_gossip g;
-    int seen = 0;
-    if (net_gossip_decode(body, &g)) {
-        link_close(l, NET_CLOSE_PROTOCOL, "malformed GOSSIP frame");
-        return;
-    }
-    if (n->persist->frame_seen(n->persist->ctx, g.origin, g.seq, &seen) || seen)
-        return;
-    sp_err e = n->persist->frame_append(n->persist->ctx, g.origin, g.seq, body.ptr, body.len);
-    if (e) {
-        if (e != SP_ERR_EXISTS)
-            SP_ERROR("net: cannot store frame: %s", sp_strerror(e));
-        return; /* not stored: not relayed either, catch-up will retry it */
-    }
-    const uint8_t *me = net_identity_pubkey(n->id);
-    int for_me = !memcmp(g.dest, me, NET_PUBKEY_LEN);
-    if (!for_me)
-        relay(n, l, g.origin, body.ptr, body.len);
-    if (!memcmp(g.origin, me, NET_PUBKEY_LEN) || !(for_me || net_gossip_is_broadcast(&g)) || !n->cfg.on_msg)
-        return;
-    /* Handed up after the batch's relays are on the wire (read_cb): the next hop does not wait
-     * for what the upper layer does with it. */
-    handup *h = malloc(sizeof *h + g.payload.len);
-    if (!h) {
-        char origin[NET_PEER_ID_LEN + 1];
-        net_peer_id_format(g.origin, origin);
-        net_msg m = {origin, g.seq, g.ptype, for_me, g.payload};
-        n->cfg.on_msg(n->cfg.on_msg_arg, &m); /* out of memory: now, without the copy */
-        return;
-    }
-    net_peer_id_format(g.origin, h->origin);
-    h->seq = g.seq;
-    h->ptype = g.ptype;
-    h->for_me = for_me;
-    h->len = g.payload.len;
-    if (h->len)
-        memcpy(h->payload, g.payload.ptr, h->len);
-    h->next = NULL;
-    if (!n->up_tail)
-        n->up_tail = &n->up;
-    *n->up_tail = h;
-    n->up_tail = &h->next;
-}
-
-/* Hands this batch's frames to on_msg, in arrival order. */
-static void hand_up(net_node *n)
-{
-    while (n->up) {
-        handup *h = n->up;
-        n->up = h->next;
-        if (!n->up)
-            n->up_tail = &n->up;
-        net_msg m = {h->origin, h->seq, h->ptype, h->for_me, {h->payload, h->len}};
-        n->cfg.on_msg(n->cfg.on_msg_arg, &m);
-        free(h);
-    }
-}
-
-/* Hands out count consecutive sequence numbers of ours from *first. */
-static sp_err own_seqs(net_node *n, size_t count, uint64_t *first)
-{
-    if (!n->own_next) {
-        uint64_t contig, max;
-        sp_err e = n->persist->origin_state(n->persist->ctx, net_identity_pubkey(n->id), &contig, &max);
-        if (e)
-            return e;
-        n->own_next = max + 1;
-    }
-    *first = n->own_next;
-    n->own_next += count;
-    return SP_OK;
-}
-
-/* Logs count frames under consecutive sequences, commits once, then relays them. If an append
- * fails, the frames logged before it are still committed and relayed (*done says how many). */
-static sp_err originate(net_node *n, const uint8_t *dest, uint16_t ptype, const sp_slice *payloads, size_t count,
-                        uint64_t *first_seq, size_t *done)
-{
-    net_gossip g;
-    uint64_t max;
-    sp_buf b = SP_BUF_INIT;
-    size_t *ends, ok = 0;
-    if (done)
-        *done = 0;
-    if (!count)
-        return SP_ERR_INVALID;
-    for (size_t i = 0; i < count; i++)
-        if (payloads[i].len > NET_PAYLOAD_MAX)
-            return SP_ERR_TOO_LARGE;
-    const uint8_t *me = net_identity_pubkey(n->id);
-    uint64_t first;
-    sp_err e = own_seqs(n, count, &first);
-    if (e)
-        return e;
-    max = first - 1;
-    if (!(ends = calloc(count, sizeof *ends))) {
-        n->own_next = first;
-        return SP_ERR_NOMEM;
-    }
-    memcpy(g.origin, me, NET_PUBKEY_LEN);
-    memcpy(g.dest, dest, NET_PUBKEY_LEN);
-    g.ptype = ptype;
-    for (; ok < count; ok++) {
-        size_t at = b.len;
-        g.seq = max + 1 + ok;
-        g.payload = payloads[ok];
-        if ((e = net_gossip_encode(&b, &g)) ||
-            (e = n->persist->frame_append(n->persist->ctx, me, g.seq, b.data + at, b.len - at))) {
-            b.len = at;
-            break;
-        }
-        ends[ok] = b.len;
-    }
-    /* The only copy is ours until a neighbour has it: on stable storage before anyone sees it. */
-    sp_err fe = n->persist->sync ? n->persist->sync(n->persist->ctx) : n->persist->flush(n->persist->ctx);
-    if (fe) {
-        ok = 0; /* nothing was committed */
-        e = fe;
-    }
-    n->own_next = first + ok; /* numbers not logged are used again */
-    for (size_t i = 0, at = 0; i < ok; at = ends[i++])
-        relay(n, NULL, me, b.data + at, ends[i] - at);
-    sp_buf_free(&b);
-    free(ends);
-    if (first_seq)
-        *first_seq = max + 1;
-    if (done)
-        *done = ok;
-    return e;
-}
-
-sp_err net_node_broadcast(net_node *n, uint16_t ptype, const uint8_t *payload, size_t len, uint64_t *seq)
-{
-    static const uint8_t zero[NET_PUBKEY_LEN];
-    sp_slice one = {payload, len};
-    return originate(n, zero, ptype, &one, 1, seq, NULL);
-}
-
-sp_err net_node_broadcast_many(net_node *n, uint16_t ptype, const sp_slice *payloads, size_t count,
-                               uint64_t *first_seq, size_t *done)
-{
-    static const uint8_t zero[NET_PUBKEY_LEN];
-    return originate(n, zero, ptype, payloads, count, first_seq, done);
-}
-
-sp_err net_node_send_early(net_node *n, uint16_t ptype, const uint8_t *payload, size_t len, uint64_t *seq)
-{
-    static const uint8_t zero[NET_PUBKEY_LEN];
-    if (len > NET_PAYLOAD_MAX)
-        return SP_ERR_TOO_LARGE;
-    uint64_t s;
-    sp_err e = own_seqs(n, 1, &s);
-    if (e)
-        return e;
-    const uint8_t *me = net_identity_pubkey(n->id);
-    net_gossip g;
-    memcpy(g.origin, me, NET_PUBKEY_LEN);
-    memcpy(g.dest, zero, NET_PUBKEY_LEN);
-    g.ptype = ptype;
-    g.seq = s;
-    g.payload.ptr = payload;
-    g.payload.len = len;
-    sp_buf b = SP_BUF_INIT;
-    early_frame *f = NULL;
-    if (!(e = net_gossip_encode(&b, &g)) && !(f = malloc(sizeof *f + b.len)))
-        e = SP_ERR_NOMEM;
-    if (e) {
-        sp_buf_free(&b);
-        n->own_next = s; /* nothing left: the number is used again */
-        return e;
-    }
-    f->next = NULL;
-    f->seq = s;
-    f->appended = 0;
-    f->len = b.len;
-    memcpy(f->body, b.data, b.len);
-    sp_buf_free(&b);
-    if (!n->early_tail)
-        n->early_tail = &n->early;
-    *n->early_tail = f;
-    n->early_tail = &f->next;
-    relay(n, NULL, me, f->body, f->len); /* written once this loop turn's callbacks are done */
-    if (seq)
-        *seq = s;
-    return SP_OK;
-}
-
-sp_err net_node_log_early(net_node *n)
-{
-    const uint8_t *me = net_identity_pubkey(n->id);
-    for (early_frame *f = n->early; f; f = f->next) {
-        if (f->appended)
-            continue;
-        sp_err e = n->persist->frame_append(n->persist->ctx, me, f->seq, f->body, f->len);
-        if (e && e != SP_ERR_EXISTS)
-            return e;
-        f->appended = 1;
-    }
-    return SP_OK;
-}
-
-void net_node_early_logged(net_node *n, int committed)
-{
-    early_frame **pp = &n->early;
-    while (*pp) {
-        early_frame *f = *pp;
-        if (committed && f->appended) {
-            *pp = f->next;
-            free(f);
-            continue;
-        }
-        f->appended = 0;
-        pp = &f->next;
-    }
-    n->early_tail = pp;
-}
-
-size_t net_node_early_count(const net_node *n)
-{
-    size_t k = 0;
-    for (const early_frame *f = n->early; f; f = f->next)
-        k++;
-    return k;
-}
-
-sp_err net_node_unicast(net_node *n, const char *dest_peer_id, uint16_t ptype, const uint8_t *payload,
-                        size_t len, uint64_t *seq)
-{
-    static const uint8_t zero[NET_PUBKEY_LEN];
-    uint8_t dest[NET_PUBKEY_LEN];
-    if (net_peer_id_parse(dest_peer_id, dest) || !memcmp(dest, zero, NET_PUBKEY_LEN))
-        return SP_ERR_INVALID;
-    sp_slice one = {payload, len};
-    return originate(n, dest, ptype, &one, 1, seq, NULL);
-}
-
 /* ---- handshake ---------------------------------------------------------------------------- */
-
-static int peer_linked(const net_node *n, const char *peer_id)
-{
-    for (link *l = n->links; l; l = l->next)
-        if (l->state == L_LIVE && !strcmp(l->peer_id, peer_id))
-            return 1;
-    return 0;
-}
-
-static peer *find_peer(net_node *n, const char *addr)
-{
-    for (peer *p = n->peers; p; p = p->next)
-        if (!strcmp(p->addr, addr))
-            return p;
-    return NULL;
-}
-
-static peer *add_peer(net_node *n, const net_multiaddr *ma, const char *peer_id, int pinned);
 
 /* The peer id of whoever dialled l. */
 static const uint8_t *dialer_of(const link *l)
@@ -749,7 +209,7 @@ static void link_up(link *l)
     l->state = L_LIVE;
     l->sync = S_WAIT_HAVE;
     l->last_rx_ms = sp_monotonic_ms();
-    arm(&l->timer, n->cfg.heartbeat_ms);
+    node_arm(&l->timer, n->cfg.heartbeat_ms);
     SP_INFO("net: link %s (%s, %s) up", l->peer_id, l->remote, l->entry ? "outbound" : "inbound");
     peer *e = l->entry;
     if (!e && l->theirs.listen_port) {
@@ -931,7 +391,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
      * one per burst. Losing a relayed frame that was not yet committed here is safe: our log
      * does not have it, so after a restart catch-up brings it from a neighbour again. */
     if (!evtimer_pending(&n->commit_ev, NULL))
-        arm(&n->commit_ev, n->cfg.commit_delay_ms);
+        node_arm(&n->commit_ev, n->cfg.commit_delay_ms);
 }
 
 static void commit_cb(evutil_socket_t fd, short what, void *arg)
@@ -990,10 +450,10 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     send_frame(l, NET_T_HEARTBEAT, NULL, 0);
-    arm(&l->timer, n->cfg.heartbeat_ms);
+    node_arm(&l->timer, n->cfg.heartbeat_ms);
 }
 
-static link *link_new(net_node *n, evutil_socket_t fd, peer *entry)
+link *link_new(net_node *n, evutil_socket_t fd, peer *entry)
 {
     link *l = calloc(1, sizeof *l);
     if (!l)
@@ -1014,7 +474,7 @@ static link *link_new(net_node *n, evutil_socket_t fd, peer *entry)
     bufferevent_set_max_single_read(l->bev, 256 * 1024);
     bufferevent_set_max_single_write(l->bev, 256 * 1024);
     evtimer_assign(&l->timer, n->base, timer_cb, l);
-    arm(&l->timer, n->cfg.handshake_ms);
+    node_arm(&l->timer, n->cfg.handshake_ms);
     l->mine.version = NET_PROTOCOL_VERSION;
     memcpy(l->mine.pubkey, net_identity_pubkey(n->id), NET_PUBKEY_LEN);
     sp_random(l->mine.nonce, sizeof l->mine.nonce);
@@ -1024,140 +484,6 @@ static link *link_new(net_node *n, evutil_socket_t fd, peer *entry)
     /* EV_WRITE only while a remainder waits (see write_out); connecting works without it. */
     bufferevent_enable(l->bev, EV_READ);
     return l;
-}
-
-/* ---- dialling and the address book ------------------------------------------------------- */
-
-static void dial(peer *p)
-{
-    net_node *n = p->node;
-    if (p->link || p->is_self)
-        return;
-    link *l = link_new(n, -1, p);
-    if (!l) {
-        schedule_redial(p);
-        return;
-    }
-    p->link = l;
-    l->state = L_CONNECTING;
-    memcpy(&l->remote_sa, &p->ma.sa, sizeof l->remote_sa);
-    snprintf(l->remote, sizeof l->remote, "%s", p->addr);
-    if (bufferevent_socket_connect(l->bev, (struct sockaddr *)&p->ma.sa, (int)p->ma.salen) < 0)
-        link_close(l, 0, "cannot connect: %s", strerror(errno));
-}
-
-static void redial_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    peer *p = arg;
-    if (p->link || (p->peer_id[0] && peer_linked(p->node, p->peer_id)))
-        return; /* re-armed when that link goes down */
-    dial(p);
-}
-
-static void schedule_redial(peer *p)
-{
-    net_node *n = p->node;
-    if (p->is_self || evtimer_pending(&p->timer, NULL))
-        return;
-    uint32_t r = 0;
-    sp_random(&r, sizeof r);
-    unsigned d = p->backoff_ms, jittered = d / 2 + (d > 1 ? r % (d - d / 2) : 0);
-    p->backoff_ms = d * 2 > n->cfg.backoff_max_ms ? n->cfg.backoff_max_ms : d * 2;
-    arm(&p->timer, jittered);
-}
-
-static peer *add_peer(net_node *n, const net_multiaddr *ma, const char *peer_id, int pinned)
-{
-    peer *p = calloc(1, sizeof *p);
-    if (!p)
-        return NULL;
-    p->node = n;
-    p->ma = *ma;
-    net_multiaddr_format_addr((const struct sockaddr *)&ma->sa, p->addr);
-    snprintf(p->peer_id, sizeof p->peer_id, "%s", peer_id);
-    p->pinned = pinned;
-    p->backoff_ms = n->cfg.backoff_min_ms;
-    evtimer_assign(&p->timer, n->base, redial_cb, p);
-    p->next = n->peers;
-    n->peers = p;
-    return p;
-}
-
-static void load_peer(void *arg, const char *addr, const char *peer_id, int pinned)
-{
-    net_node *n = arg;
-    net_multiaddr ma;
-    if (net_multiaddr_parse(addr, &ma, NULL, 0) || find_peer(n, addr))
-        return;
-    if (peer_id[0] && net_peer_id_parse(peer_id, ma.peer_key))
-        peer_id = "";
-    peer *p = add_peer(n, &ma, peer_id, pinned && peer_id[0]);
-    if (p)
-        arm(&p->timer, 0);
-}
-
-sp_err net_node_connect(net_node *n, const char *multiaddr, net_connect_cb cb, void *arg, char *err, size_t errlen)
-{
-    net_multiaddr ma;
-    char addr[NET_MULTIADDR_MAX];
-    sp_err e = net_multiaddr_parse(multiaddr, &ma, err, errlen);
-    if (e)
-        return e;
-    net_multiaddr_format_addr((struct sockaddr *)&ma.sa, addr);
-    peer *p = find_peer(n, addr);
-    if (!p && !(p = add_peer(n, &ma, ma.peer_id, ma.has_peer_id)))
-        return SP_ERR_NOMEM;
-    if (ma.has_peer_id && (!p->pinned || strcmp(p->peer_id, ma.peer_id))) {
-        p->verified = p->verified && !strcmp(p->peer_id, ma.peer_id);
-        snprintf(p->peer_id, sizeof p->peer_id, "%s", ma.peer_id);
-        p->pinned = 1;
-    }
-    p->is_self = 0;
-    if ((e = n->persist->peer_save(n->persist->ctx, p->addr, p->peer_id, p->pinned)) ||
-        (e = n->persist->flush(n->persist->ctx)))
-        return e;
-    if (cb) {
-        waiter *w = calloc(1, sizeof *w);
-        if (!w)
-            return SP_ERR_NOMEM;
-        w->cb = cb;
-        w->arg = arg;
-        w->next = p->waiters;
-        p->waiters = w;
-    }
-    /* Only an id proven at this address counts: a pin to a peer linked elsewhere still dials. */
-    if (p->verified && peer_linked(n, p->peer_id)) {
-        finish_waiters(p, SP_OK, "already connected");
-        return SP_OK;
-    }
-    p->backoff_ms = n->cfg.backoff_min_ms;
-    evtimer_del(&p->timer);
-    dial(p);
-    return SP_OK;
-}
-
-void net_node_connect_cancel(net_node *n, void *arg)
-{
-    for (peer *p = n->peers; p; p = p->next)
-        for (waiter **pw = &p->waiters; *pw;) {
-            waiter *w = *pw;
-            if (w->arg == arg) {
-                *pw = w->next;
-                free(w);
-            } else {
-                pw = &w->next;
-            }
-        }
-    for (waiter **pw = &n->done; *pw;) {
-        waiter *w = *pw;
-        if (w->arg == arg) {
-            *pw = w->next;
-            free(w);
-        } else {
-            pw = &w->next;
-        }
-    }
 }
 
 /* ---- listener, lifecycle, status ------------------------------------------------------------ */
