@@ -32,7 +32,7 @@
 #include "base/log.h"
 #include "base/wal_checkpointer.h"
 #include "net/frame.h"
-#include "net/walbuf.h"
+#include "base/walbuf.h"
 
 #define SEQ_BITS 44
 #define SEQ_MASK ((1ull << SEQ_BITS) - 1)
@@ -452,7 +452,7 @@ sp_err net_persist_sqlite_open(const char *path, net_persist **out)
     }
     /* one write(2) per commit instead of two per page (walbuf.h); the default VFS if unavailable */
     const char *vfs = NULL;
-    if (net_walbuf_vfs(&vfs))
+    if (sp_walbuf_vfs(&vfs))
         vfs = NULL;
     if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs) != SQLITE_OK)
         goto fail;

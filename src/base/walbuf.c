@@ -1,5 +1,5 @@
 /* walbuf.c — see walbuf.h. */
-#include "net/walbuf.h"
+#include "base/walbuf.h"
 
 #include <sqlite3.h>
 #include <stdint.h>
@@ -197,7 +197,7 @@ static int wb_lasterr(sqlite3_vfs *v, int n, char *s)
 }
 static int wb_time64(sqlite3_vfs *v, sqlite3_int64 *t) { return PARENT(v)->xCurrentTimeInt64(PARENT(v), t); }
 
-sp_err net_walbuf_vfs(const char **name)
+sp_err sp_walbuf_vfs(const char **name)
 {
     /* Called from the reactor thread only, as every net/ function. */
     if (!wb_vfs.zName) {
