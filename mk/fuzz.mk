@@ -9,8 +9,10 @@ FUZZ_CC ?= clang
 FUZZ_OUT := build/fuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE $(FUZZ_SAN) -fsanitize=fuzzer-no-link
-# base/workers.c needs libevent, which the pure MLS library does not
-FUZZ_LIB_SRC := $(filter-out src/base/workers.c,$(wildcard src/base/*.c src/mls/*.c))
+# base/workers.c needs libevent and base/wal_checkpointer.c, base/walbuf.c sqlite, which the pure
+# MLS library does not
+FUZZ_LIB_SRC := $(filter-out src/base/workers.c src/base/wal_checkpointer.c src/base/walbuf.c,\
+                  $(wildcard src/base/*.c src/mls/*.c))
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_OUT)/obj/%.o)
 FUZZ_NAMES := $(patsubst test/fuzz/fuzz_%.c,%,$(wildcard test/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_OUT)/fuzz_%)
