@@ -378,13 +378,18 @@ sp_err chat_channels_new(struct event_base *base, store_db *db, chat_spaces *spa
     }
     chat_spaces_set_channel_hook(spaces, on_channel_created, c);
     /* Was the last stop clean (everything sent was on stable storage)? From now on it is not,
-     * until chat_channels_free says so again. */
+     * until chat_channels_free says so again. A store that never recorded either was never run by
+     * a daemon that sends before its commit (each records "running" first, below, or does not
+     * send early): nothing of it can be out there unknown, so a new store skips nothing. */
     uint64_t clean = 0;
     int found = 0;
     chan_meta_get_u64(c, STOP_CLEAN_KEY, &clean, &found);
-    c->unclean_start = !(found && clean == 1);
-    if (chan_meta_put_u64(c, STOP_CLEAN_KEY, 0) != SP_OK)
-        SP_WARN("chat: cannot record that the daemon is running");
+    c->unclean_start = found && clean != 1;
+    if (chan_meta_put_u64(c, STOP_CLEAN_KEY, 0) != SP_OK) {
+        SP_WARN("chat: cannot record that the daemon is running: every send waits for its commit "
+                "(with an fsync) before it leaves");
+        c->no_early = 1;
+    }
     if (c->unclean_start && found)
         SP_INFO("chat: the last stop was not clean: each local member's sending ratchet and our frame "
                 "numbers skip %d ahead", CHAT_SEND_SKIP);

@@ -103,6 +103,7 @@ struct chat_channels {
     struct event *flush_ev;
     int batch_tx;               /* the group commit's transaction is open (delivery.c) */
     int unclean_start;          /* the last run did not stop cleanly: skip ahead (see CHAT_SEND_SKIP) */
+    int no_early;               /* "running" could not be recorded: no send leaves before its commit */
     int sync_failed;            /* an fsync failed this run: never mark the stop clean */
     sp_err batch_tx_result;     /* what committing it returned, once batch_commit_now did */
     struct store_syncer *syncer; /* early batches' fsync, off the reactor (delivery.c) */

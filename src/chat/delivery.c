@@ -468,7 +468,8 @@ sp_err chat_send(chat_channels *c, const char *user_id, const char *channel_id, 
     if (!e && (!(p->m.sender_id = strdup(user_id)) || !(p->m.content = strdup(content)) ||
                (c->self[0] && !(p->m.origin_peer = strdup(c->self)))))
         e = SP_ERR_NOMEM;
-    int go_early = c->node && c->early_sends < CHAT_EARLY_SENDS && net_node_early_count(c->node) < CHAT_EARLY_SENDS;
+    int go_early = c->node && !c->no_early && c->early_sends < CHAT_EARLY_SENDS &&
+                   net_node_early_count(c->node) < CHAT_EARLY_SENDS;
     p->sent_early = go_early; /* (for batch_add's delay; confirmed below) */
     if (!e)
         e = batch_add(c, p);

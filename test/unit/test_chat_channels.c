@@ -1036,6 +1036,47 @@ static void test_store_failure(void)
     CHECK(count_content(&B, bob, ch, "read late") == 1);
 }
 
+/* A daemon that cannot record that it is running (a trigger refuses the write) would not know,
+ * after a crash, that sends may have left before their commit: so none does. A send's frame
+ * leaves only once its commit is durable; it is answered and reaches B as usual. */
+static void refuse_meta(dmn *d, int on)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/spacepanda.db", d->dir);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    sqlite3_busy_timeout(db, 2000);
+    const char *sql = on ? "CREATE TRIGGER refuse_meta BEFORE INSERT ON meta WHEN NEW.key = 'stop:clean' "
+                           "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+                         : "DROP TRIGGER refuse_meta;";
+    CHECK_MSG(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
+/* Restarts A with the record refused (on) or allowed, sends text: how many frames left before
+ * the commit right after chat_send; the send is answered OK and B has the message. */
+static size_t send_after_restart(int refuse, const char *text)
+{
+    dmn_stop(&A);
+    refuse_meta(&A, refuse);
+    dmn_start(&A);
+    link_up(&A, &B);
+    send_res r = {0};
+    CHECK(chat_send(A.c, alice, ch, text, on_send, &r, NULL) == SP_OK);
+    size_t early = net_node_early_count(A.node);
+    CHECK_MSG(run_until(send_done, &r, 3000) && r.err == SP_OK, "answered (%s)", sp_strerror(r.err));
+    has_arg h = {&B, bob, ch, text, 1};
+    CHECK_MSG(run_until(has, &h, 3000), "B has \"%s\"", text);
+    return early;
+}
+
+static void test_no_running_record(void)
+{
+    CHECK_MSG(send_after_restart(1, "not early") == 0, "no frame left before its commit");
+    /* and once the record works again, sends leave early again */
+    CHECK_MSG(send_after_restart(0, "early again") == 1, "the frame left before its commit");
+}
+
 /* A well-framed application message for channel_id in epoch (group id and epoch match, the
  * ciphertext is noise: it passes the framing check but no one can read it), as from origin. */
 static void framed_app(frame_copy *f, const char *origin, uint64_t seq, const char *channel_id, uint64_t epoch)
@@ -1179,6 +1220,7 @@ int main(void)
     test_invite_join_send();
     test_hostile_payloads();
     test_store_failure();
+    test_no_running_record();
     test_future_epoch();
     test_resume_drain();
     test_lost_proposal();

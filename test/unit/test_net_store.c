@@ -111,10 +111,8 @@ static void test_wrap(struct event_base *base, store_db *db)
     chat_channels *ch = NULL;
     net_persist *inner = NULL, *w = NULL;
     CHECK(chat_spaces_new(db, &sp) == SP_OK);
-    /* a first engine, stopped cleanly: the next start has nothing to skip */
-    CHECK(chat_channels_new(base, db, sp, NULL, &ch) == SP_OK);
-    chat_channels_free(ch);
-    ch = NULL;
+    /* The first engine on a store that never recorded a stop (new, or from before sends left
+     * early) has nothing to skip: below, our frame numbers go on from 5. */
     CHECK(chat_channels_new(base, db, sp, NULL, &ch) == SP_OK);
     CHECK(net_persist_mem_new(&inner) == SP_OK);
     if (!sp || !ch || !inner)
