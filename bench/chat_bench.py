@@ -67,12 +67,16 @@ def cpu_ms(d):
 
 
 def pin(pid, cpus):
-    """moves every thread of process pid onto the set of CPUs cpus."""
+    """moves every thread of process pid onto the set of CPUs cpus; False if the process itself
+    could not be moved (a thread that has just ended is no failure)."""
+    moved = False
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
             os.sched_setaffinity(int(tid), cpus)
+            moved = moved or int(tid) == pid
         except OSError:
-            pass  # a thread that has just ended
+            pass
+    return moved
 
 
 def load(ds, a, c, ch, tag, cpus=None, **opt):
@@ -116,16 +120,19 @@ def bench_three():
         # 1b. the same with daemon 1 on a core of its own: what one daemon accepts when the others
         # do not take its CPU (on a machine this small they must share the remaining cores)
         every = os.sched_getaffinity(0)
-        if len(every) >= 2:
-            own, rest = {min(every)}, every - {min(every)}
-            pin(ds[0].proc.pid, own)
-            for d in ds[1:]:
-                pin(d.proc.pid, rest)
-            try:
+        own, rest = {min(every)}, every - {min(every)}
+        pinned = len(every) >= 2 and pin(ds[0].proc.pid, own)
+        for d in ds[1:]:
+            pinned = pinned and pin(d.proc.pid, rest)
+        try:
+            if pinned:
                 r, cpu = load(ds, a, c, ch, "p", cpus=rest, rate=0, count=N_THROUGHPUT, inflight=INFLIGHT, conns=4)
-            finally:
-                for d in ds:
-                    pin(d.proc.pid, every)
+        finally:
+            for d in ds:
+                pin(d.proc.pid, every)
+        if not pinned:
+            print("SendMessage with daemon 1 on a core of its own: not measured (one CPU, or affinity refused)")
+        else:
             print(f"SendMessage, the same with daemon 1 on a core of its own (daemons 2, 3 and the client on "
                   f"{len(rest)} other{'s' if len(rest) > 1 else ''}): {r['accepted']:.0f}/{r['sent']:.0f} accepted in "
                   f"{r['accept_s']:.2f}s = {r['accepted'] / max(r['accept_s'], 1e-9):.0f} msg/s; {r['delivered']:.0f} on "
