@@ -104,8 +104,9 @@ static void usage(FILE *f)
             "  --recv-commit-ms N    messages from other daemons are streamed at once and stored\n"
             "                        within N ms, one commit per burst (default 5; 1..60000)\n"
             "  --send-commit-ms N    a message sent here leaves at once; its commit (and the\n"
-            "                        answer to SendMessage) follows within N ms, one commit and\n"
-            "                        one fsync for every send in that time (default 10; 1..60000)\n"
+            "                        answer to SendMessage) follows once no other send came for\n"
+            "                        N/3 ms, within N ms of the first: one commit and one fsync\n"
+            "                        for every send in that time (default 10; 1..60000)\n"
             "  --help                this text\n"
             "  --version             print the version\n");
 }

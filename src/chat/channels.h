@@ -47,7 +47,8 @@ typedef struct {
                                    * its first use (see keydir_join_used in keydir.c) */
     unsigned send_commit_ms;      /* (10) how long a send whose frame already left may wait for the
                                    * group commit that makes it durable (and answers it): more sends
-                                   * share one commit and one fsync */
+                                   * share one commit and one fsync. The commit runs once no other
+                                   * send came for a third of it (delivery.c) */
     unsigned store_retry_ms;      /* (10000) how long a group commit whose sends already left is
                                    * tried again (every 200 ms) before they are answered with the
                                    * error */

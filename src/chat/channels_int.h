@@ -101,6 +101,9 @@ struct chat_channels {
     struct event *kp_timer;
     struct chat_send_op *batch, **batch_tail;  /* the group commit's queue */
     struct event *flush_ev;
+    uint64_t hard_due;          /* the group commit must run by then (monotonic ms; 0: no such) */
+    uint64_t send_due;          /* when the early sends' commit runs (see delivery.c; 0: none) */
+    uint64_t send_first;        /* when the first early send of the batch came (0: none yet) */
     int batch_tx;               /* the group commit's transaction is open (delivery.c) */
     int unclean_start;          /* the last run did not stop cleanly: skip ahead (see CHAT_SEND_SKIP) */
     int no_early;               /* "running" could not be recorded: no send leaves before its commit */

@@ -102,17 +102,49 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     batch_flush(arg);
 }
 
+/* ---- when the group commit runs ----------------------------------------------------------------
+ * Two kinds of deadline. A hard one only ever moves earlier: received messages are stored within
+ * recv_commit_ms, a send that did not leave at once is committed at once, a failed commit is tried
+ * again in CHAT_STORE_RETRY_MS. Sends that left early are committed once no other send came for a
+ * third of send_commit_ms, and at most send_commit_ms after the first of them: a lone send is
+ * answered after a few ms, a steady stream shares one commit (and one fsync) per window. */
+
+static void batch_rearm(chat_channels *c, uint64_t now)
+{
+    uint64_t due = c->hard_due;
+    if (c->send_due && (!due || c->send_due < due))
+        due = c->send_due;
+    uint64_t ms = due > now ? due - now : 0;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(c->flush_ev, &tv);
+}
+
 /* The group commit runs in ms at the latest (sooner if it was already due sooner). */
 static void batch_arm(chat_channels *c, unsigned ms)
 {
-    struct timeval due, now, tv = {ms / 1000, (ms % 1000) * 1000};
-    if (evtimer_pending(c->flush_ev, &due)) {
-        event_base_gettimeofday_cached(c->base, &now);
-        timeradd(&now, &tv, &now);
-        if (!timercmp(&now, &due, <))
-            return;
-    }
-    evtimer_add(c->flush_ev, &tv);
+    uint64_t now = sp_monotonic_ms();
+    if (!c->hard_due || now + ms < c->hard_due)
+        c->hard_due = now + ms;
+    batch_rearm(c, now);
+}
+
+/* A send that left early joined the batch. */
+static void batch_arm_send(chat_channels *c)
+{
+    uint64_t now = sp_monotonic_ms();
+    unsigned window = c->cfg.send_commit_ms, quiet = window / 3 ? window / 3 : 1;
+    if (!c->send_first)
+        c->send_first = now;
+    c->send_due = now + quiet < c->send_first + window ? now + quiet : c->send_first + window;
+    batch_rearm(c, now);
+}
+
+/* The batch was taken (or dropped): no deadline is left. */
+static void batch_disarm(chat_channels *c)
+{
+    c->hard_due = c->send_due = c->send_first = 0;
+    if (c->flush_ev)
+        evtimer_del(c->flush_ev);
 }
 
 static sp_err batch_add(chat_channels *c, chat_send_op *p)
@@ -124,12 +156,14 @@ static sp_err batch_add(chat_channels *c, chat_send_op *p)
     p->next = NULL;
     *c->batch_tail = p;
     c->batch_tail = &p->next;
-    /* A send is committed by a zero timer, which runs after the I/O of this loop turn: the sends
-     * read in it share one commit. A received message was already streamed; it is committed by
-     * net's deferred log commit (net_store.c), or by this timer at the same delay if that does
-     * not come first (the message did not arrive through a read). */
-    unsigned ms = !p->is_send ? c->cfg.recv_commit_ms : p->sent_early ? c->cfg.send_commit_ms : 0;
-    batch_arm(c, ms);
+    /* A send that does not leave early is committed by a zero timer, which runs after the I/O of
+     * this loop turn: the sends read in it share one commit. A received message was already
+     * streamed; it is committed by net's deferred log commit (net_store.c), or by this timer at
+     * the same delay if that does not come first (the message did not arrive through a read). */
+    if (p->sent_early)
+        batch_arm_send(c);
+    else
+        batch_arm(c, p->is_send ? 0 : c->cfg.recv_commit_ms);
     return SP_OK;
 }
 
@@ -165,6 +199,7 @@ void batch_discard(chat_channels *c)
     free_list(c->batch);
     c->batch = NULL;
     c->batch_tail = &c->batch;
+    batch_disarm(c);
     if (c->flush_ev)
         event_free(c->flush_ev);
     c->flush_ev = NULL;
@@ -308,8 +343,7 @@ static int batch_retry(chat_channels *c, chat_send_op *list, sp_err e)
     if (!c->batch)
         c->batch_tail = &last->next;
     c->batch = list;
-    struct timeval tv = {0, CHAT_STORE_RETRY_MS * 1000};
-    evtimer_add(c->flush_ev, &tv);
+    batch_arm(c, CHAT_STORE_RETRY_MS);
     return 1;
 }
 
@@ -320,8 +354,7 @@ sp_err batch_flush(chat_channels *c)
         return SP_OK;
     c->batch = NULL;
     c->batch_tail = &c->batch;
-    if (c->flush_ev)
-        evtimer_del(c->flush_ev);
+    batch_disarm(c);
 
     /* A batch of received messages only is committed without an fsync (still safe from a crash
      * of the daemon): after a power loss, what it lost is missing from net's log too (committed

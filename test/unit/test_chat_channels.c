@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "tmpdir.h"
+#include "base/clock.h"
 #include "base/hex.h"
 #include "base/log.h"
 #include "base/rand.h"
@@ -75,6 +76,8 @@ typedef struct {
     char watch_joiner[37];       /* whose Welcomes to look at */
     frame_copy held_app;
     int seen[16];                /* frames handed to the hook, by ptype & 0xf */
+    unsigned send_commit_ms;     /* cfg.send_commit_ms at the next dmn_start (0: the default) */
+    unsigned kp_publish_ms;      /* cfg.kp_publish_ms at the next dmn_start (0: 200) */
 } dmn;
 
 static void copy_frame(frame_copy *f, const net_msg *m)
@@ -138,8 +141,9 @@ static void dmn_start(dmn *d)
     snprintf(path, sizeof path, "%s/spacepanda.db", d->dir);
     CHECK(store_open(path, &d->db, why, sizeof why) == SP_OK);
     CHECK(chat_spaces_new(d->db, &d->sp) == SP_OK);
-    chat_channels_config cc = {.commit_timeout_ms = 3000, .kp_publish_ms = 200, .kp_grace_ms = 1500,
-                               .store_retry_ms = 1500, .wait_max = WAIT_MAX};
+    chat_channels_config cc = {.commit_timeout_ms = 3000, .kp_publish_ms = d->kp_publish_ms ? d->kp_publish_ms : 200,
+                               .kp_grace_ms = 1500,
+                               .store_retry_ms = 1500, .wait_max = WAIT_MAX, .send_commit_ms = d->send_commit_ms};
     CHECK(chat_channels_new(base, d->db, d->sp, &cc, &d->c) == SP_OK);
     CHECK(net_identity_load_or_create(d->dir, &d->id) == SP_OK);
     snprintf(path, sizeof path, "%s/net.db", d->dir);
@@ -236,6 +240,23 @@ static void make_user(dmn *d, const char *name, char id[37])
                        .kdf_p = 1, .created_at = 1};
     snprintf(p.user_id, sizeof p.user_id, "%s", id);
     CHECK(store_profile_create(d->db, &p) == SP_OK);
+}
+
+/* A new space named name with one channel "name-ch", created by user on d: their ids. */
+static void new_channel(dmn *d, const char *user, const char *name, char space_out[65], char ch_out[65])
+{
+    store_space sp;
+    store_channel sc;
+    char chname[64];
+    memset(&sp, 0, sizeof sp);
+    memset(&sc, 0, sizeof sc);
+    snprintf(chname, sizeof chname, "%s-ch", name);
+    CHECK(chat_space_create(d->sp, user, name, "", 0, &sp) == SP_OK);
+    CHECK(chat_channel_create(d->sp, user, sp.id, chname, "", 0, &sc) == SP_OK);
+    snprintf(space_out, 65, "%s", sp.id);
+    snprintf(ch_out, 65, "%s", sc.id);
+    store_space_clear(&sp);
+    store_channel_clear(&sc);
 }
 
 /* ---- what a store holds, to see that something changed or did not ---------------------------- */
@@ -340,6 +361,7 @@ typedef struct {
     int called;
     sp_err err;
     char id[37];
+    uint64_t at; /* when it was answered (monotonic ms) */
 } send_res;
 
 static void on_send(void *arg, sp_err err, const store_message *m)
@@ -347,6 +369,7 @@ static void on_send(void *arg, sp_err err, const store_message *m)
     send_res *s = arg;
     s->called++;
     s->err = err;
+    s->at = sp_monotonic_ms();
     if (m)
         snprintf(s->id, sizeof s->id, "%s", m->id);
 }
@@ -848,15 +871,8 @@ static void test_kp_race(void)
     link_up(&Z, &A);
     link_up(&Z, &B);
     CHECK_MSG(run_until(knows_dave, dave, 5000), "A and B have dave's key packages");
-    store_space sp;
-    store_channel sc;
-    memset(&sp, 0, sizeof sp);
-    memset(&sc, 0, sizeof sc);
-    CHECK(chat_space_create(B.sp, bob, "Bob's", "", 0, &sp) == SP_OK);
-    CHECK(chat_channel_create(B.sp, bob, sp.id, "random", "", 0, &sc) == SP_OK);
-    snprintf(ch2, sizeof ch2, "%s", sc.id);
-    store_space_clear(&sp);
-    store_channel_clear(&sc);
+    char space2[65];
+    new_channel(&B, bob, "Bob's", space2, ch2);
     commit_res ra = {0}, rb = {0};
     CHECK(chat_add_member(A.c, alice, ch, dave, on_commit, &ra, NULL, msg, sizeof msg) == SP_OK);
     CHECK(chat_add_member(B.c, bob, ch2, dave, on_commit, &rb, NULL, msg, sizeof msg) == SP_OK);
@@ -1077,6 +1093,54 @@ static void test_no_running_record(void)
     CHECK_MSG(send_after_restart(0, "early again") == 1, "the frame left before its commit");
 }
 
+/* When a send's group commit runs, on a daemon of its own (T: no link, so nothing received
+ * commits its batch early; a 1,200 ms window): once no other send came for a third of the window,
+ * and at most the window after the first send. A lone send is answered after ~400 ms, not 1,200;
+ * sends ~100 ms apart keep the batch open until the cap and are answered together. */
+static void test_send_commit_timing(void)
+{
+    static dmn T = {.name = "T", .send_commit_ms = 1200, .kp_publish_ms = 60000};
+    char tina[37];
+    snprintf(T.dir, sizeof T.dir, "%s/t", tmpdir);
+    mkdir(T.dir, 0700);
+    dmn_start(&T);
+    make_user(&T, "tina", tina);
+    char solo[65], notes[65];
+    new_channel(&T, tina, "Solo", solo, notes);
+    run_for(100);
+    send_res lone = {0};
+    uint64_t t0 = sp_monotonic_ms();
+    CHECK(chat_send(T.c, tina, notes, "alone", on_send, &lone, NULL) == SP_OK);
+    CHECK(run_until(send_done, &lone, 3000) && lone.err == SP_OK);
+    uint64_t took = sp_monotonic_ms() - t0;
+    CHECK_MSG(took >= 350 && took < 1100, "a lone send is committed after a third of the window (%llu ms)",
+              (unsigned long long)took);
+    /* a send every ~100 ms for 1.1 s: one batch, committed at the cap (the quiet deadline keeps
+     * moving), all answered together */
+    send_res s[16];
+    memset(s, 0, sizeof s);
+    size_t n = 0;
+    t0 = sp_monotonic_ms();
+    do {
+        char text[32];
+        snprintf(text, sizeof text, "stream %zu", n);
+        CHECK(chat_send(T.c, tina, notes, text, on_send, &s[n], NULL) == SP_OK);
+        n++;
+        run_for(100);
+    } while (sp_monotonic_ms() - t0 < 1100 && n < 16);
+    CHECK(run_until(send_done, &s[n - 1], 3000));
+    uint64_t first = s[0].at - t0;
+    int together = 1;
+    for (size_t i = 0; i < n; i++)
+        together = together && s[i].called && s[i].err == SP_OK && s[i].at >= s[0].at && s[i].at - s[0].at < 50;
+    CHECK_MSG(first >= 1150 && first < 1380, "a steady stream is committed at the cap (%llu ms)",
+              (unsigned long long)first);
+    CHECK_MSG(together, "its %zu sends are answered together", n);
+    dmn_stop(&T);
+    sp_buf_free(&T.last_app.payload);
+    sp_buf_free(&T.last_acc.payload);
+}
+
 /* A well-framed application message for channel_id in epoch (group id and epoch match, the
  * ciphertext is noise: it passes the framing check but no one can read it), as from origin. */
 static void framed_app(frame_copy *f, const char *origin, uint64_t seq, const char *channel_id, uint64_t epoch)
@@ -1221,6 +1285,7 @@ int main(void)
     test_hostile_payloads();
     test_store_failure();
     test_no_running_record();
+    test_send_commit_timing();
     test_future_epoch();
     test_resume_drain();
     test_lost_proposal();
