@@ -1,6 +1,7 @@
 /* walbuf.c — see walbuf.h. */
 #include "base/walbuf.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -197,26 +198,31 @@ static int wb_lasterr(sqlite3_vfs *v, int n, char *s)
 }
 static int wb_time64(sqlite3_vfs *v, sqlite3_int64 *t) { return PARENT(v)->xCurrentTimeInt64(PARENT(v), t); }
 
-sp_err sp_walbuf_vfs(const char **name)
+/* Registers the VFS over the default one (once per process, whichever thread comes first). */
+static pthread_once_t wb_once = PTHREAD_ONCE_INIT;
+static int wb_ok;
+
+static void wb_register(void)
 {
-    /* Called from the reactor thread only, as every net/ function. */
-    if (!wb_vfs.zName) {
-        if (sqlite3_initialize() != SQLITE_OK)
-            return SP_ERR_IO;
-        sqlite3_vfs *parent = sqlite3_vfs_find(NULL);
-        if (!parent || parent->iVersion < 2 || !parent->xCurrentTimeInt64)
-            return SP_ERR_UNSUPPORTED;
-        sqlite3_vfs v = {
-            2, (int)(WB_SIZE + (size_t)parent->szOsFile), parent->mxPathname, NULL, "sp-net-walbuf", parent,
-            wb_open, wb_delete, wb_access, wb_fullpath, wb_dlopen, wb_dlerror, wb_dlsym, wb_dlclose, wb_random,
-            wb_sleep, wb_time, wb_lasterr, wb_time64, NULL, NULL, NULL,
-        };
-        wb_vfs = v;
-        if (sqlite3_vfs_register(&wb_vfs, 0) != SQLITE_OK) {
-            memset(&wb_vfs, 0, sizeof wb_vfs);
-            return SP_ERR_IO;
-        }
-    }
-    *name = wb_vfs.zName;
-    return SP_OK;
+    if (sqlite3_initialize() != SQLITE_OK)
+        return;
+    sqlite3_vfs *parent = sqlite3_vfs_find(NULL);
+    if (!parent || parent->iVersion < 2 || !parent->xCurrentTimeInt64)
+        return;
+    sqlite3_vfs v = {
+        2, (int)(WB_SIZE + (size_t)parent->szOsFile), parent->mxPathname, NULL, "sp-walbuf", parent,
+        wb_open, wb_delete, wb_access, wb_fullpath, wb_dlopen, wb_dlerror, wb_dlsym, wb_dlclose, wb_random,
+        wb_sleep, wb_time, wb_lasterr, wb_time64, NULL, NULL, NULL,
+    };
+    wb_vfs = v;
+    if (sqlite3_vfs_register(&wb_vfs, 0) == SQLITE_OK)
+        wb_ok = 1;
+    else
+        memset(&wb_vfs, 0, sizeof wb_vfs);
+}
+
+const char *sp_walbuf_vfs(void)
+{
+    pthread_once(&wb_once, wb_register);
+    return wb_ok ? wb_vfs.zName : NULL;
 }

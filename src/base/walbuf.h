@@ -16,7 +16,8 @@
 
 #include "base/err.h"
 
-/* Registers the VFS once (not as the default) and gives its name for sqlite3_open_v2. */
-sp_err sp_walbuf_vfs(const char **name);
+/* The VFS's name for sqlite3_open_v2, registered on first use (not as the default); NULL, which
+ * sqlite reads as the default VFS, if it cannot be registered. */
+const char *sp_walbuf_vfs(void);
 
 #endif

@@ -450,11 +450,8 @@ sp_err net_persist_sqlite_open(const char *path, net_persist **out)
         free(p);
         return SP_ERR_NOMEM;
     }
-    /* one write(2) per commit instead of two per page (walbuf.h); the default VFS if unavailable */
-    const char *vfs = NULL;
-    if (sp_walbuf_vfs(&vfs))
-        vfs = NULL;
-    if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs) != SQLITE_OK)
+    /* one write(2) per commit instead of two per page (base/walbuf.h) */
+    if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, sp_walbuf_vfs()) != SQLITE_OK)
         goto fail;
     sqlite3_busy_timeout(c->db, 5000);
     /* Not locking_mode=EXCLUSIVE (which saved a few fcntl() calls per transaction): the checkpoint

@@ -356,12 +356,9 @@ sp_err store_open(const char *path, store_db **out, char *errbuf, size_t errlen)
     store_db *db = calloc(1, sizeof *db);
     if (!db)
         return SP_ERR_NOMEM;
-    /* one write(2) per commit instead of two per page (base/walbuf.h); the default VFS if unavailable */
-    const char *vfs = NULL;
-    if (sp_walbuf_vfs(&vfs))
-        vfs = NULL;
-    int rc = sqlite3_open_v2(path, &db->sq,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, vfs);
+    /* one write(2) per commit instead of two per page (base/walbuf.h) */
+    int rc = sqlite3_open_v2(path, &db->sq, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             sp_walbuf_vfs());
     if (rc != SQLITE_OK) {
         set_err(errbuf, errlen, "cannot open %s: %s", path,
                 db->sq ? sqlite3_errmsg(db->sq) : sqlite3_errstr(rc));

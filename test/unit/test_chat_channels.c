@@ -242,17 +242,16 @@ static void make_user(dmn *d, const char *name, char id[37])
     CHECK(store_profile_create(d->db, &p) == SP_OK);
 }
 
-/* A new space named name with one channel "name-ch", created by user on d: their ids. */
-static void new_channel(dmn *d, const char *user, const char *name, char space_out[65], char ch_out[65])
+/* A new space with one channel, created by user on d: their ids. */
+static void new_channel(dmn *d, const char *user, const char *space_name, const char *ch_name, char space_out[65],
+                        char ch_out[65])
 {
     store_space sp;
     store_channel sc;
-    char chname[64];
     memset(&sp, 0, sizeof sp);
     memset(&sc, 0, sizeof sc);
-    snprintf(chname, sizeof chname, "%s-ch", name);
-    CHECK(chat_space_create(d->sp, user, name, "", 0, &sp) == SP_OK);
-    CHECK(chat_channel_create(d->sp, user, sp.id, chname, "", 0, &sc) == SP_OK);
+    CHECK(chat_space_create(d->sp, user, space_name, "", 0, &sp) == SP_OK);
+    CHECK(chat_channel_create(d->sp, user, sp.id, ch_name, "", 0, &sc) == SP_OK);
     snprintf(space_out, 65, "%s", sp.id);
     snprintf(ch_out, 65, "%s", sc.id);
     store_space_clear(&sp);
@@ -872,7 +871,7 @@ static void test_kp_race(void)
     link_up(&Z, &B);
     CHECK_MSG(run_until(knows_dave, dave, 5000), "A and B have dave's key packages");
     char space2[65];
-    new_channel(&B, bob, "Bob's", space2, ch2);
+    new_channel(&B, bob, "Bob's", "random", space2, ch2);
     commit_res ra = {0}, rb = {0};
     CHECK(chat_add_member(A.c, alice, ch, dave, on_commit, &ra, NULL, msg, sizeof msg) == SP_OK);
     CHECK(chat_add_member(B.c, bob, ch2, dave, on_commit, &rb, NULL, msg, sizeof msg) == SP_OK);
@@ -1106,7 +1105,7 @@ static void test_send_commit_timing(void)
     dmn_start(&T);
     make_user(&T, "tina", tina);
     char solo[65], notes[65];
-    new_channel(&T, tina, "Solo", solo, notes);
+    new_channel(&T, tina, "Solo", "notes", solo, notes);
     run_for(100);
     send_res lone = {0};
     uint64_t t0 = sp_monotonic_ms();
@@ -1268,16 +1267,7 @@ int main(void)
     make_user(&B, "bob", bob);
     link_up(&A, &B);
 
-    store_space sp;
-    store_channel sc;
-    memset(&sp, 0, sizeof sp);
-    memset(&sc, 0, sizeof sc);
-    CHECK(chat_space_create(A.sp, alice, "Team", "", 0, &sp) == SP_OK);
-    CHECK(chat_channel_create(A.sp, alice, sp.id, "general", "", 0, &sc) == SP_OK);
-    snprintf(space_id, sizeof space_id, "%s", sp.id);
-    snprintf(ch, sizeof ch, "%s", sc.id);
-    store_space_clear(&sp);
-    store_channel_clear(&sc);
+    new_channel(&A, alice, "Team", "general", space_id, ch);
     CHECK(epoch_of(&A, ch, alice) == 0);
 
     test_errors_before_join();
